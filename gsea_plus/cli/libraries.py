@@ -1,0 +1,116 @@
+"""``gsea-plus libraries list | download | info | path``: the library manager."""
+
+from __future__ import annotations
+
+import typer
+
+from gsea_plus.cli.app import app
+from gsea_plus.cli.common import Format, err_console, out_console, resolve_format, write_frame
+
+libraries_app = typer.Typer(
+    help="List, download and inspect gene set libraries (cached per user; "
+    "GSEA_PLUS_CACHE overrides the location, GSEA_PLUS_ENRICHR_URL the server).",
+    no_args_is_help=True,
+)
+app.add_typer(libraries_app, name="libraries")
+
+
+@libraries_app.command("list")
+def list_cmd(
+    fmt: Format = typer.Option(Format.auto, "--format", "-f", help="table, tsv, csv, json, jsonl."),
+) -> None:
+    """List the catalog's libraries, their aliases, and whether each is cached."""
+    import pandas as pd
+
+    from gsea_plus.library.catalog import catalog
+    from gsea_plus.library.download import cached
+
+    rows = []
+    for e in catalog():
+        rows.append(
+            {
+                "name": e.name,
+                "aliases": ",".join(e.aliases),
+                "species": e.species,
+                "category": e.category,
+                "cached": cached(e.name).exists(),
+                "license": e.license,
+            }
+        )
+    df = pd.DataFrame(rows)
+    if resolve_format(fmt, None) is Format.table:
+        from rich.table import Table
+
+        table = Table(header_style="bold")
+        for col in ("name", "aliases", "species", "category", "cached"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(r["name"], r["aliases"], r["species"], r["category"], "yes" if r["cached"] else "")
+        out_console().print(table)
+    else:
+        write_frame(df, resolve_format(fmt, None), None)
+
+
+@libraries_app.command("download")
+def download_cmd(
+    names: list[str] = typer.Argument(..., help="Aliases or Enrichr library names."),
+    force: bool = typer.Option(False, "--force", help="Download again even when cached."),
+) -> None:
+    """Download libraries from Enrichr into the cache (verified, atomic)."""
+    from gsea_plus.library import resolve_name
+    from gsea_plus.library.download import download
+
+    for spec in names:
+        name = resolve_name(spec)
+        entry = download(name, force=force)
+        meta = entry.meta()
+        err_console().print(
+            f"{name}: {meta.get('n_terms', '?')} terms, {meta.get('bytes', '?')} bytes, "
+            f"sha256 {str(meta.get('sha256', ''))[:16]}..."
+        )
+
+
+@libraries_app.command("info")
+def info_cmd(
+    name: str = typer.Argument(..., help="Alias, Enrichr name or GMT path."),
+    offline: bool = typer.Option(True, "--offline/--online", help="Only read the cache (default)."),
+) -> None:
+    """Show a library's terms, genes, size distribution, source and checksum."""
+    import numpy as np
+
+    from gsea_plus.library import find_entry, load_library
+
+    lib = load_library(name, offline=offline)
+    sizes = lib.term_sizes
+    entry = find_entry(name)
+    lines = [
+        f"name: {lib.name}",
+        f"version: {lib.version}",
+        f"terms: {len(lib)}",
+        f"genes: {len(lib.genes)}",
+        f"term size: min {sizes.min()}, median {int(np.median(sizes))}, max {sizes.max()}",
+    ]
+    for key in ("source", "sha256", "downloaded_at"):
+        if key in lib.meta:
+            lines.append(f"{key}: {lib.meta[key]}")
+    if entry is not None:
+        lines += [
+            f"aliases: {', '.join(entry.aliases) or '-'}",
+            f"species: {entry.species}",
+            f"category: {entry.category}",
+            f"license: {entry.license}",
+        ]
+    typer.echo("\n".join(lines))
+
+
+@libraries_app.command("path")
+def path_cmd(name: str = typer.Argument(..., help="Alias or Enrichr name.")) -> None:
+    """Print the path of a cached library's GMT text (error if not cached)."""
+    from gsea_plus.errors import LibraryError
+    from gsea_plus.library import resolve_name
+    from gsea_plus.library.download import cached
+
+    entry = cached(resolve_name(name))
+    if not entry.exists():
+        raise LibraryError(f"library {entry.name} is not cached (run: gsea-plus libraries download {name})")
+    typer.echo(str(entry.text))

@@ -1,0 +1,560 @@
+"""Over-representation analysis: one list or a chunk of many, one code path.
+
+Overlaps for a chunk of lists come from one sparse product (lists x genes) . (genes x
+terms); p-values are computed only where the overlap is at least 1 (see
+:mod:`gsea_plus.stats`), multiple testing runs per list and per library.
+
+Backgrounds (:func:`prepare`):
+
+``None`` (default, like gseapy)
+    the library's genes: ``N`` = genes in any term; the list is intersected with them.
+an integer ``N`` (like Enrichr's 20,000)
+    a fixed background size; every unique input gene counts in ``n`` (like Enrichr),
+    terms are used whole. Input genes that are in no term are still listed in a warning.
+a collection of genes (e.g. the expressed genes)
+    ``N`` = number of background genes; the list and every term are intersected with
+    the background, like Enrichr's background mode.
+
+The family for multiple testing is every term that passes the size filters and has an
+overlap of at least 1 with the list; ``min_overlap`` only filters the rows shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gsea_plus.errors import InputError
+from gsea_plus.genes import GeneList, read_gene_list
+from gsea_plus.library import GeneSetLibrary, load_library
+from gsea_plus.stats import adjust_pvalues, combined_score, hypergeom_logsf, odds_ratio
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "COLUMNS",
+    "ListMatch",
+    "PreparedLibrary",
+    "enrich",
+    "match_lists",
+    "prepare",
+    "score_lists",
+]
+
+#: Result columns, Enrichr/gseapy-compatible first, extras after.
+COLUMNS = [
+    "Term",
+    "Overlap",
+    "P-value",
+    "Adjusted P-value",
+    "Odds Ratio",
+    "Combined Score",
+    "Genes",
+    "Library",
+    "Log10 P-value",
+    "Overlap Size",
+    "Term Size",
+    "List Size",
+    "Background Size",
+]
+
+BackgroundSpec = "None | int | Iterable[str] | str | os.PathLike"
+
+
+@dataclass
+class PreparedLibrary:
+    """A library with its background applied and size filters evaluated, ready to score.
+
+    Attributes
+    ----------
+    library
+        The library, restricted to the background genes when the background is a gene set.
+    background_size
+        ``N``.
+    kind
+        ``"library"``, ``"size"`` or ``"genes"``.
+    background_genes
+        The background gene set when ``kind == "genes"`` (upper-case), else ``None``.
+    term_mask
+        Terms that pass ``min_size``/``max_size``.
+    """
+
+    library: GeneSetLibrary
+    background_size: int
+    kind: str
+    background_genes: frozenset[str] | None
+    term_mask: np.ndarray
+
+    @property
+    def term_sizes(self) -> np.ndarray:
+        """``K`` per term (after background restriction)."""
+        return self.library.term_sizes
+
+    def describe(self) -> str:
+        """One line: background kind and size."""
+        what = {
+            "library": "library genes",
+            "size": "fixed size",
+            "genes": "user background",
+        }[self.kind]
+        return f"{self.background_size} ({what})"
+
+
+def _read_background(background) -> int | frozenset[str] | None:
+    if background is None:
+        return None
+    if isinstance(background, (bool, np.bool_)):
+        raise InputError("background must be a number of genes or a list of genes")
+    if isinstance(background, (int, np.integer)):
+        if background <= 0:
+            raise InputError(f"background size must be positive, got {background}")
+        return int(background)
+    if isinstance(background, (str, os.PathLike)):
+        text = os.fspath(background)
+        if text.strip().isdigit():
+            return _read_background(int(text))
+        if text.strip().lower() in ("library", "default", ""):
+            return None
+        genes = read_gene_list(text).genes
+    else:
+        genes = read_gene_list(list(background)).genes
+    return frozenset(genes)
+
+
+def prepare(
+    library: GeneSetLibrary,
+    *,
+    background=None,
+    min_size: int = 1,
+    max_size: int | None = None,
+) -> PreparedLibrary:
+    """Apply a background and size filters to a library; see the module docstring."""
+    bg = _read_background(background)
+    if min_size < 0 or (max_size is not None and max_size < min_size):
+        raise InputError("need 0 <= --min-size <= --max-size")
+    if bg is None:
+        lib, n_bg, kind, genes = library, len(library.genes), "library", None
+    elif isinstance(bg, int):
+        if bg < len(library.genes):
+            log.warning(
+                "background size %d is smaller than the library's %d genes",
+                bg,
+                len(library.genes),
+            )
+        lib, n_bg, kind, genes = library, bg, "size", None
+    else:
+        lib = library.restrict(bg)
+        n_bg, kind, genes = len(bg), "genes", bg
+        covered = len(lib.genes)
+        if covered == 0:
+            raise InputError(f"{library.name}: no background gene is in the library")
+        if covered < 0.5 * len(bg):
+            log.info("%s covers %d of %d background genes", library.name, covered, len(bg))
+    if int(lib.term_sizes.max(initial=0)) > n_bg:
+        raise InputError(f"background size {n_bg} is smaller than a term of {library.name}")
+    sizes = lib.term_sizes
+    mask = sizes >= max(min_size, 1)
+    if max_size is not None:
+        mask &= sizes <= max_size
+    return PreparedLibrary(
+        library=lib,
+        background_size=n_bg,
+        kind=kind,
+        background_genes=genes,
+        term_mask=mask,
+    )
+
+
+@dataclass
+class ListMatch:
+    """How one gene list maps onto a prepared library.
+
+    Attributes
+    ----------
+    name
+        The list's name (batch) or ``""``.
+    genes
+        Unique input genes (after mangled-name resolution).
+    columns
+        Library gene indices of the recognized genes (sorted).
+    size
+        ``n``, the list size used in the test.
+    unrecognized
+        Input genes not in the library (``library``/``size`` backgrounds) or not in
+        the background (``genes`` background).
+    outside_library
+        Input genes in the background but in no term (``genes``/``size`` backgrounds).
+    """
+
+    name: str
+    genes: list[str]
+    columns: np.ndarray
+    size: int
+    unrecognized: list[str]
+    outside_library: list[str]
+    mangled: dict[str, str] = field(default_factory=dict)
+
+
+def match_lists(
+    prepared: PreparedLibrary,
+    lists: Sequence[GeneList],
+    names: Sequence[str] | None = None,
+) -> list[ListMatch]:
+    """Map gene lists onto the library's gene index and compute each list's ``n``."""
+    index = prepared.library.gene_index
+    out: list[ListMatch] = []
+    for i, gl in enumerate(lists):
+        mangled = gl.resolve_against(index) if gl.mangled else {}
+        cols = []
+        unrecognized: list[str] = []
+        outside: list[str] = []
+        bg = prepared.background_genes
+        for g in gl.genes:
+            j = index.get(g)
+            if j is not None:
+                cols.append(j)
+            elif bg is not None and g in bg:
+                outside.append(g)
+            elif prepared.kind == "size":
+                outside.append(g)
+            else:
+                unrecognized.append(g)
+        if prepared.kind == "library":
+            n = len(cols)
+        elif prepared.kind == "genes":
+            n = len(cols) + len(outside)
+        else:
+            n = len(gl.genes)
+        if n > prepared.background_size:
+            raise InputError(
+                f"the list has {n} genes, more than the background of {prepared.background_size}"
+            )
+        out.append(
+            ListMatch(
+                name=names[i] if names is not None else "",
+                genes=gl.genes,
+                columns=np.array(sorted(cols), dtype=np.int64),
+                size=n,
+                unrecognized=unrecognized,
+                outside_library=outside,
+                mangled=mangled,
+            )
+        )
+    return out
+
+
+@dataclass
+class Scores:
+    """Long-format results for a chunk of lists against one library.
+
+    One entry per (list, term) pair with overlap >= 1 among terms passing the size
+    filters, in no particular order.
+    """
+
+    list_idx: np.ndarray
+    term_idx: np.ndarray
+    overlap: np.ndarray
+    term_size: np.ndarray
+    list_size: np.ndarray
+    log_p: np.ndarray
+    adjusted: np.ndarray
+    odds: np.ndarray
+
+
+#: Upper bound on lists x terms cells counted at once (bounds memory per chunk).
+_CELLS_PER_BLOCK = 1 << 23
+
+
+def count_overlaps(
+    prepared: PreparedLibrary, matches: Sequence[ListMatch]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Overlaps of every list with every term: the sparse product (lists x genes).(genes x terms).
+
+    Computed with numpy: each recognized gene of each list contributes the terms that
+    contain it (the library's column-compressed index), and ``bincount`` adds them up per
+    (list, term) cell, a block of lists at a time.
+
+    Returns
+    -------
+    list_idx, term_idx, overlap
+        One entry per cell with overlap >= 1, sorted by list then term.
+    """
+    col_ptr, col_terms = prepared.library.gene_terms
+    n_terms = len(prepared.library.terms)
+    block = max(1, _CELLS_PER_BLOCK // max(n_terms, 1))
+    out_l, out_t, out_k = [], [], []
+    for lo in range(0, len(matches), block):
+        chunk = matches[lo : lo + block]
+        cols = np.concatenate([m.columns for m in chunk]) if chunk else np.zeros(0, np.int64)
+        owner = np.repeat(np.arange(len(chunk), dtype=np.int64), [len(m.columns) for m in chunk])
+        starts = col_ptr[cols]
+        lens = col_ptr[cols + 1] - starts
+        total = int(lens.sum())
+        # Positions of every (gene, term) entry of the chosen genes in `col_terms`.
+        offsets = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
+        keys = np.repeat(owner, lens) * n_terms + col_terms[offsets]
+        counts = np.bincount(keys, minlength=len(chunk) * n_terms)
+        cells = np.flatnonzero(counts)
+        out_l.append(cells // n_terms + lo)
+        out_t.append(cells % n_terms)
+        out_k.append(counts[cells])
+    if not out_l:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return (
+        np.concatenate(out_l).astype(np.int64),
+        np.concatenate(out_t).astype(np.int64),
+        np.concatenate(out_k).astype(np.int64),
+    )
+
+
+def score_lists(
+    prepared: PreparedLibrary, matches: Sequence[ListMatch], *, correction: str = "fdr_bh"
+) -> Scores:
+    """Test every list of a chunk against every term: the shared engine of enrich and batch."""
+    li, ti, k = count_overlaps(prepared, matches)
+    keep = prepared.term_mask[ti]
+    li, ti, k = li[keep], ti[keep], k[keep]
+    big_k = prepared.term_sizes[ti]
+    n = np.array([m.size for m in matches], dtype=np.int64)[li]
+    big_n = prepared.background_size
+    log_p = hypergeom_logsf(k, big_k, n, big_n)
+    odds = odds_ratio(k, big_k, n, big_n)
+    adjusted = np.empty_like(log_p)
+    bounds = np.searchsorted(li, np.arange(len(matches) + 1))
+    p = np.exp(log_p)
+    for i in range(len(matches)):
+        a, b = bounds[i], bounds[i + 1]
+        if b > a:
+            adjusted[a:b] = adjust_pvalues(p[a:b], correction)
+    return Scores(li, ti, k, big_k, n, log_p, adjusted, odds)
+
+
+def overlap_genes(
+    prepared: PreparedLibrary, columns: np.ndarray, terms: np.ndarray
+) -> list[str]:
+    """``;``-joined overlapping genes of one list with each of ``terms``."""
+    lib = prepared.library
+    if len(terms) == 0:
+        return []
+    inlist = np.zeros(len(lib.genes), dtype=bool)
+    inlist[columns] = True
+    starts = lib.indptr[terms]
+    lens = lib.indptr[terms + 1] - starts
+    offsets = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+    entries = lib.indices[offsets]
+    hit = inlist[entries]
+    names = lib.genes[entries[hit]].tolist()
+    counts = np.bincount(np.repeat(np.arange(len(terms)), lens)[hit], minlength=len(terms))
+    out, pos = [], 0
+    for c in counts.tolist():
+        out.append(";".join(names[pos : pos + c]))
+        pos += c
+    return out
+
+
+def table_for_list(
+    prepared: PreparedLibrary,
+    scores: Scores,
+    rows: np.ndarray,
+    match: ListMatch,
+    *,
+    min_overlap: int = 1,
+) -> dict[str, np.ndarray]:
+    """The result columns (:data:`COLUMNS`) for one list, from its rows of ``scores``.
+
+    Rows are sorted by p-value (the exact log p), ties by term order.
+    """
+    sel = rows[scores.overlap[rows] >= min_overlap]
+    lib = prepared.library
+    order = np.lexsort((scores.term_idx[sel], scores.log_p[sel]))
+    sel = sel[order]
+    k, big_k, log_p = scores.overlap[sel], scores.term_size[sel], scores.log_p[sel]
+    terms = scores.term_idx[sel]
+    odds = scores.odds[sel]
+    n = len(sel)
+    return {
+        "Term": lib.terms[terms],
+        "Overlap": np.array([f"{a}/{b}" for a, b in zip(k.tolist(), big_k.tolist())], dtype=object),
+        "P-value": np.exp(log_p),
+        "Adjusted P-value": scores.adjusted[sel],
+        "Odds Ratio": odds,
+        "Combined Score": combined_score(log_p, odds),
+        "Genes": np.array(overlap_genes(prepared, match.columns, terms), dtype=object),
+        "Library": np.full(n, lib.name, dtype=object),
+        "Log10 P-value": log_p / np.log(10.0),
+        "Overlap Size": k,
+        "Term Size": big_k,
+        "List Size": scores.list_size[sel],
+        "Background Size": np.full(n, prepared.background_size, dtype=np.int64),
+    }
+
+
+def concat_tables(tables: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Concatenate result tables and sort all rows by p-value (stable)."""
+    if len(tables) == 1:
+        return tables[0]
+    merged = {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}
+    order = np.argsort(merged["Log10 P-value"], kind="stable")
+    return {c: v[order] for c, v in merged.items()}
+
+
+def to_frame(table: dict[str, np.ndarray]):
+    """A pandas DataFrame with the table's columns in order."""
+    import pandas as pd
+
+    return pd.DataFrame({c: table[c] for c in table}, columns=list(table))
+
+
+def _as_gene_list(genes) -> GeneList:
+    if isinstance(genes, GeneList):
+        return genes
+    if isinstance(genes, (str, os.PathLike)):
+        return read_gene_list(genes)
+    return read_gene_list(list(genes))
+
+
+def warn_unmatched(match: ListMatch, prepared: PreparedLibrary, *, label: str = "") -> None:
+    """Log which input genes were not used or not annotated: never dropped silently."""
+    where = f"{label}: " if label else ""
+    lib = prepared.library.name
+    for orig, new in match.mangled.items():
+        log.info("%s%s resolved to %s", where, orig, new)
+    if match.unrecognized:
+        scope = "the background" if prepared.kind == "genes" else f"library {lib}"
+        log.warning(
+            "%s%d of %d genes not in %s (not tested): %s",
+            where,
+            len(match.unrecognized),
+            len(match.genes),
+            scope,
+            _preview(match.unrecognized),
+        )
+    if match.outside_library:
+        log.warning(
+            "%s%d genes are in no term of %s (counted in the list size): %s",
+            where,
+            len(match.outside_library),
+            lib,
+            _preview(match.outside_library),
+        )
+
+
+def _preview(genes: list[str], limit: int = 20) -> str:
+    shown = ", ".join(genes[:limit])
+    return shown + (f", ... (+{len(genes) - limit})" if len(genes) > limit else "")
+
+
+@dataclass
+class EnrichInfo:
+    """Summary of one enrichment run, for the CLI's one-line summary."""
+
+    input_size: int
+    per_library: list[dict]
+    mangled: dict[str, tuple[str, ...]]
+    duplicates: list[str]
+
+
+def run_enrich(
+    genes,
+    library="KEGG",
+    *,
+    background=None,
+    correction: str = "fdr_bh",
+    min_size: int = 1,
+    max_size: int | None = None,
+    min_overlap: int = 1,
+    offline: bool | None = None,
+) -> tuple[dict[str, np.ndarray], EnrichInfo]:
+    """:func:`enrich` without pandas: the result columns and a summary (used by the CLI)."""
+    gene_list = _as_gene_list(genes)
+    specs = list(library) if isinstance(library, (list, tuple)) else [library]
+    if not specs:
+        raise InputError("no library given")
+    tables = []
+    per_library = []
+    recognized_any = False
+    for spec in specs:
+        lib = load_library(spec, offline=offline)
+        prepared = prepare(lib, background=background, min_size=min_size, max_size=max_size)
+        one = GeneList(list(gene_list.genes), mangled=dict(gene_list.mangled))
+        (match,) = match_lists(prepared, [one])
+        warn_unmatched(match, prepared)
+        recognized_any |= len(match.columns) > 0
+        scores = score_lists(prepared, [match], correction=correction)
+        rows = np.arange(len(scores.log_p))
+        tables.append(table_for_list(prepared, scores, rows, match, min_overlap=min_overlap))
+        per_library.append(
+            {
+                "library": lib.name,
+                "version": lib.version,
+                "recognized": int(len(match.columns)),
+                "list_size": int(match.size),
+                "background": prepared.describe(),
+                "terms_tested": int(len(scores.log_p)),
+            }
+        )
+    if not recognized_any:
+        names = ", ".join(p["library"] for p in per_library)
+        raise InputError(f"none of the {len(gene_list.genes)} input genes is in {names}")
+    info = EnrichInfo(
+        input_size=len(gene_list.genes),
+        per_library=per_library,
+        mangled=gene_list.mangled,
+        duplicates=gene_list.duplicates,
+    )
+    return concat_tables(tables), info
+
+
+def enrich(
+    genes: str | os.PathLike | Iterable[str] | GeneList,
+    library="KEGG",
+    *,
+    background=None,
+    correction: str = "fdr_bh",
+    min_size: int = 1,
+    max_size: int | None = None,
+    min_overlap: int = 1,
+    offline: bool | None = None,
+):
+    """Over-representation analysis of one gene list against one or more libraries.
+
+    Parameters
+    ----------
+    genes
+        A path to a gene list file, ``"-"`` for stdin, or an iterable of symbols.
+    library
+        One library spec or a list of them: alias (``"KEGG"``), Enrichr name, GMT path,
+        ``{term: genes}`` mapping or :class:`~gsea_plus.library.GeneSetLibrary`.
+    background
+        ``None`` (the library's genes), an integer ``N``, or genes (iterable or a file).
+    correction
+        statsmodels ``multipletests`` method, or ``"none"``; applied per library over
+        the terms with overlap >= 1 that pass the size filters.
+    min_size, max_size
+        Keep terms whose size (after the background) is within these bounds.
+    min_overlap
+        Only report terms with at least this many list genes.
+    offline
+        Never download (default: env ``GSEA_PLUS_OFFLINE``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`, sorted by p-value (ties by term order).
+    """
+    table, _ = run_enrich(
+        genes,
+        library,
+        background=background,
+        correction=correction,
+        min_size=min_size,
+        max_size=max_size,
+        min_overlap=min_overlap,
+        offline=offline,
+    )
+    return to_frame(table)

@@ -1,0 +1,333 @@
+"""Reading gene lists and normalizing gene symbols.
+
+A gene list comes from a file, standard input (``-``) or a Python iterable. Parsing
+tolerates what users paste: one gene per line or several separated by commas, tabs or
+spaces, ``#`` comments, an optional header line, Enrichr's ``GENE,weight`` form, a UTF-8
+byte-order mark, CRLF line ends, stray whitespace and right-aligned columns.
+Symbols are upper-cased (matching is case-insensitive), duplicates are removed keeping
+the first occurrence, and spreadsheet-mangled symbols (``1-Mar``, ``7-Sep``) are
+recognized and reported.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gsea_plus.errors import InputError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "GeneList",
+    "SymbolMapper",
+    "parse_gene_text",
+    "read_gene_list",
+    "resolve_mangled",
+]
+
+#: Header words recognized on the first line of a gene list (compared upper-cased).
+HEADER_WORDS = frozenset(
+    {
+        "GENE",
+        "GENES",
+        "SYMBOL",
+        "SYMBOLS",
+        "GENE_SYMBOL",
+        "GENESYMBOL",
+        "GENE SYMBOL",
+        "GENE_NAME",
+        "GENE_ID",
+        "HGNC_SYMBOL",
+        "HGNC",
+        "ID",
+        "NAME",
+        "WEIGHT",
+        "SCORE",
+        "VALUE",
+        "LOGFC",
+        "LOG2FOLDCHANGE",
+    }
+)
+
+# Excel turns these gene families into dates. Keys are the month abbreviations it
+# writes; values are the current HGNC prefix followed by the pre-2020 one.
+_MANGLED_FAMILIES: dict[str, tuple[str, ...]] = {
+    "SEP": ("SEPTIN", "SEPT"),
+    "MAR": ("MARCHF", "MARCH"),
+    "DEC": ("DELEC", "DEC"),
+}
+_MANGLED_RE = re.compile(
+    r"^(?:(?P<d1>\d{1,2})-(?P<m1>[A-Z]{3})|(?P<m2>[A-Z]{3})-(?P<d2>\d{1,2}))$"
+)
+_SPLIT_RE = re.compile(r"[,\t; ]+")
+_NUMBER_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|nan)$", re.I)
+
+
+def resolve_mangled(token: str) -> tuple[str, ...] | None:
+    """Return candidate symbols for a spreadsheet-mangled name, or ``None``.
+
+    ``"7-Sep"`` gives ``("SEPTIN7", "SEPT7")``: the current HGNC symbol first, then the
+    symbol Excel originally mangled.
+
+    Parameters
+    ----------
+    token
+        One token from a gene list.
+    """
+    match = _MANGLED_RE.match(token.strip().upper())
+    if match is None:
+        return None
+    month = match.group("m1") or match.group("m2")
+    day = int(match.group("d1") or match.group("d2"))
+    prefixes = _MANGLED_FAMILIES.get(month)
+    if prefixes is None or day == 0:
+        return None
+    return tuple(f"{prefix}{day}" for prefix in prefixes)
+
+
+def _is_number(token: str) -> bool:
+    return bool(_NUMBER_RE.match(token))
+
+
+@dataclass
+class GeneList:
+    """A parsed gene list.
+
+    Attributes
+    ----------
+    genes
+        Unique upper-cased symbols in input order (mangled names already resolved to
+        their first candidate; see :attr:`mangled`).
+    weights
+        Weight per gene when the input had ``GENE,weight`` rows, else empty.
+    duplicates
+        Symbols that appeared more than once (case-insensitive).
+    mangled
+        Original token -> candidate symbols, for spreadsheet-mangled names.
+    header
+        The header line that was skipped, if any.
+    """
+
+    genes: list[str]
+    weights: dict[str, float] = field(default_factory=dict)
+    duplicates: list[str] = field(default_factory=list)
+    mangled: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    header: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.genes)
+
+    def resolve_against(self, universe: Mapping[str, object] | set[str]) -> dict[str, str]:
+        """Re-point mangled genes to the candidate that the universe contains.
+
+        Returns a mapping from the symbol currently in :attr:`genes` to the symbol it
+        was replaced with (only changed ones).
+        """
+        changed: dict[str, str] = {}
+        for candidates in self.mangled.values():
+            current = candidates[0]
+            if current in universe:
+                continue
+            for alt in candidates[1:]:
+                if alt in universe and alt not in self.genes:
+                    changed[current] = alt
+                    break
+        if changed:
+            self.genes = [changed.get(g, g) for g in self.genes]
+        return changed
+
+
+def parse_gene_text(text: str) -> GeneList:
+    """Parse the text of a gene list.
+
+    Parameters
+    ----------
+    text
+        File contents. A leading byte-order mark and CRLF line ends are tolerated.
+
+    Returns
+    -------
+    GeneList
+        The unique symbols, upper-cased, in input order.
+    """
+    text = text.lstrip("\ufeff")
+    seen: dict[str, None] = {}
+    weights: dict[str, float] = {}
+    duplicates: list[str] = []
+    mangled: dict[str, tuple[str, ...]] = {}
+    header: str | None = None
+    first_content = True
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        tokens = [t.strip().strip('"').strip("'") for t in _SPLIT_RE.split(line)]
+        tokens = [t for t in tokens if t]
+        if not tokens:
+            continue
+        if first_content:
+            first_content = False
+            upper = [t.upper() for t in tokens]
+            if upper[0] in HEADER_WORDS or " ".join(upper) in HEADER_WORDS:
+                header = line
+                continue
+        # "GENE,weight" / "GENE<TAB>score": one symbol followed only by numbers.
+        if len(tokens) >= 2 and all(_is_number(t) for t in tokens[1:]):
+            symbols = [tokens[0]]
+            weight: float | None = float(tokens[1])
+        else:
+            symbols = [t for t in tokens if not _is_number(t)]
+            weight = None
+        for token in symbols:
+            candidates = resolve_mangled(token)
+            if candidates is not None:
+                mangled[token] = candidates
+                symbol = candidates[0]
+            else:
+                symbol = token.upper()
+            if symbol in seen:
+                duplicates.append(symbol)
+                continue
+            seen[symbol] = None
+            if weight is not None:
+                weights[symbol] = weight
+    return GeneList(
+        genes=list(seen),
+        weights=weights,
+        duplicates=sorted(set(duplicates)),
+        mangled=mangled,
+        header=header,
+    )
+
+
+def read_gene_list(source: str | Path | Iterable[str]) -> GeneList:
+    """Read a gene list from a path, ``"-"`` (standard input) or an iterable of symbols.
+
+    Parameters
+    ----------
+    source
+        A path to a text file (gzip allowed), ``"-"`` for standard input, or an
+        iterable of gene symbols (each item may itself hold several separated symbols).
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read or decoded, or when it holds no gene.
+    """
+    if isinstance(source, (str, Path)):
+        name = str(source)
+        if name == "-":
+            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+            text = _decode(data, "standard input")
+        else:
+            text = _read_text(Path(name))
+    else:
+        items = list(source)
+        if not all(isinstance(g, str) for g in items):
+            raise InputError("gene list items must be strings")
+        text = "\n".join(items)
+        name = "gene list"
+    genes = parse_gene_text(text)
+    if not genes.genes:
+        raise InputError(f"{name}: the gene list is empty")
+    return genes
+
+
+def _decode(data: bytes | str, name: str) -> str:
+    if isinstance(data, str):
+        return data
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{name}: corrupt gzip data ({exc})") from exc
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{name}: looks like a binary file, not a gene list")
+    for encoding in ("utf-8-sig", "utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else (
+        "utf-8-sig",
+        "latin-1",
+    ):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{name}: cannot decode the file as text")  # pragma: no cover
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a directory, not a gene list file") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    return _decode(data, str(path))
+
+
+class SymbolMapper:
+    """Map aliases and previous symbols to current HGNC symbols.
+
+    Built from the HGNC complete set (columns ``symbol``, ``alias_symbol``,
+    ``prev_symbol``; ``|``-separated lists). Current symbols win over previous symbols,
+    which win over aliases; an alias shared by several genes is ambiguous and left
+    unmapped.
+    """
+
+    def __init__(self, mapping: dict[str, str], approved: set[str]):
+        self.mapping = mapping
+        self.approved = approved
+
+    @classmethod
+    def from_hgnc(cls, path: str | Path) -> SymbolMapper:
+        """Read an HGNC complete-set TSV (optionally gzipped)."""
+        import csv
+
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read the HGNC table ({exc})") from exc
+        text = _decode(raw, str(path))
+        reader = csv.DictReader(io.StringIO(text), delimiter="\t")
+        fields = set(reader.fieldnames or [])
+        if "symbol" not in fields:
+            raise InputError(f"{path}: not an HGNC table (no 'symbol' column)")
+        approved: set[str] = set()
+        prev: dict[str, set[str]] = {}
+        alias: dict[str, set[str]] = {}
+        for row in reader:
+            symbol = (row.get("symbol") or "").strip().upper()
+            if not symbol:
+                continue
+            approved.add(symbol)
+            for column, target in (("prev_symbol", prev), ("alias_symbol", alias)):
+                for other in (row.get(column) or "").replace('"', "").split("|"):
+                    other = other.strip().upper()
+                    if other:
+                        target.setdefault(other, set()).add(symbol)
+        mapping: dict[str, str] = {}
+        for table in (alias, prev):  # later tables override earlier ones
+            for other, symbols in table.items():
+                if len(symbols) == 1 and other not in approved:
+                    mapping[other] = next(iter(symbols))
+        return cls(mapping, approved)
+
+    def normalize(self, symbol: str) -> str:
+        """Return the current symbol for ``symbol`` (upper-cased), or it unchanged."""
+        symbol = symbol.upper()
+        if symbol in self.approved:
+            return symbol
+        return self.mapping.get(symbol, symbol)
+
+    def normalize_many(self, symbols: Iterable[str]) -> list[str]:
+        """Normalize each symbol; see :meth:`normalize`."""
+        return [self.normalize(s) for s in symbols]

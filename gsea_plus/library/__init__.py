@@ -1,0 +1,207 @@
+"""Gene set libraries: catalog, download and cache, GMT parsing, the in-memory library."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from gsea_plus.errors import LibraryError
+from gsea_plus.library.catalog import CatalogEntry, catalog, find_entry, suggest
+from gsea_plus.library.core import GeneSetLibrary, sha256_bytes
+from gsea_plus.library.gmt import GeneSet, parse_gmt_bytes, read_gmt, write_gmt
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CatalogEntry",
+    "GeneSet",
+    "GeneSetLibrary",
+    "LibrarySpec",
+    "catalog",
+    "find_entry",
+    "load_library",
+    "load_libraries",
+    "read_gmt",
+    "resolve_name",
+    "write_gmt",
+]
+
+LibrarySpec = "str | os.PathLike[str] | GeneSetLibrary | Mapping[str, Iterable[str]]"
+#: Environment variable: when set to 1, never touch the network.
+OFFLINE_ENV = "GSEA_PLUS_OFFLINE"
+
+# In-process memo: repeated calls (an API user looping over lists) reuse parsed libraries.
+_MEMO: dict[tuple, GeneSetLibrary] = {}
+
+
+def _looks_like_path(spec: str) -> bool:
+    return (
+        os.sep in spec
+        or "/" in spec
+        or spec.startswith(".")
+        or spec.lower().endswith((".gmt", ".gz", ".txt", ".tsv"))
+        or Path(spec).is_file()
+    )
+
+
+def resolve_name(spec: str) -> str:
+    """The Enrichr library name for an alias or name (case-insensitive catalog lookup).
+
+    A name not in the catalog is returned unchanged: it may still be a valid Enrichr name.
+    """
+    entry = find_entry(spec)
+    return entry.name if entry is not None else spec
+
+
+def load_library(
+    spec: str | os.PathLike[str] | GeneSetLibrary | Mapping[str, Iterable[str]],
+    *,
+    offline: bool | None = None,
+    name: str | None = None,
+) -> GeneSetLibrary:
+    """Load a gene set library.
+
+    Parameters
+    ----------
+    spec
+        A short alias (``"KEGG"``, ``"GO_BP"``), an Enrichr library name
+        (``"KEGG_2021_Human"``), a path to a GMT file (any extension, gzipped or not),
+        a ``{term: genes}`` mapping, or a :class:`GeneSetLibrary` (returned as is).
+    offline
+        Never touch the network; a library that is not cached is an error. Defaults to
+        the ``GSEA_PLUS_OFFLINE`` environment variable.
+    name
+        Name to give a library built from a mapping or a file (default: the file stem).
+
+    Raises
+    ------
+    LibraryError
+        Unknown name (with close suggestions), missing or corrupt file.
+    NetworkError
+        The download failed.
+    """
+    if isinstance(spec, GeneSetLibrary):
+        return spec
+    if isinstance(spec, Mapping):
+        return GeneSetLibrary.from_gene_sets(name or "custom", spec)
+    if offline is None:
+        offline = os.environ.get(OFFLINE_ENV, "") not in ("", "0", "false", "no")
+    text = os.fspath(spec)
+    if not text.strip():
+        raise LibraryError("empty library name")
+    if isinstance(spec, os.PathLike) or _looks_like_path(text):
+        return _load_path(Path(text), name=name)
+    return _load_named(text, offline=offline)
+
+
+def load_libraries(specs: Iterable, *, offline: bool | None = None) -> list[GeneSetLibrary]:
+    """Load several libraries; see :func:`load_library`."""
+    return [load_library(s, offline=offline) for s in specs]
+
+
+def _load_path(path: Path, *, name: str | None) -> GeneSetLibrary:
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise LibraryError(f"{path}: no such library file") from exc
+    except OSError as exc:
+        raise LibraryError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if path.is_dir():
+        raise LibraryError(f"{path}: is a directory, not a GMT file")
+    key = ("path", str(path.resolve()), st.st_mtime_ns, st.st_size, name)
+    lib = _MEMO.get(key)
+    if lib is not None:
+        return lib
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LibraryError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if not data.strip():
+        raise LibraryError(f"{path}: the library file is empty")
+    sha = sha256_bytes(data)
+    stem = path.name
+    for suffix in (".gz", ".gmt", ".txt", ".tsv"):
+        stem = stem.removesuffix(suffix)
+    lib_name = name or stem
+    binary = _parsed_cache_path(sha)
+    lib = None
+    if binary is not None and binary.is_file():
+        try:
+            lib = GeneSetLibrary.load(binary)
+        except LibraryError:
+            lib = None
+        if lib is not None and lib.meta.get("sha256") != sha:
+            lib = None
+    if lib is None:
+        sets = parse_gmt_bytes(data, str(path))
+        lib = GeneSetLibrary.from_gene_sets(
+            lib_name, sets, meta={"sha256": sha, "source": str(path.resolve())}
+        )
+        if binary is not None:
+            try:
+                lib.save(binary)
+            except LibraryError as exc:  # a read-only cache only costs speed
+                log.info("not caching the parsed library: %s", exc)
+    lib.name = lib_name
+    _MEMO[key] = lib
+    return lib
+
+
+def _parsed_cache_path(sha: str) -> Path | None:
+    from gsea_plus.errors import CacheError
+    from gsea_plus.library.cache import cache_dir
+
+    try:
+        return cache_dir("parsed") / f"{sha[:32]}.npz"
+    except CacheError as exc:
+        log.info("no parsed-library cache: %s", exc)
+        return None
+
+
+def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
+    from gsea_plus.library.download import cached, download
+
+    name = resolve_name(spec)
+    entry = cached(name)
+    if not entry.exists():
+        if offline:
+            hint = suggest(spec, _cached_names())
+            more = f"; close names: {', '.join(hint)}" if hint and spec not in hint else ""
+            raise LibraryError(
+                f"library {name} is not in the cache and --offline forbids downloading it "
+                f"(run: gsea-plus libraries download {name}){more}"
+            )
+        in_catalog = find_entry(spec) is not None
+        try:
+            entry = download(name)
+        except Exception as exc:
+            from gsea_plus.errors import NetworkError
+
+            if isinstance(exc, NetworkError) and not in_catalog and "404" in str(exc) or (
+                isinstance(exc, NetworkError) and not in_catalog and "empty library" in str(exc)
+            ):
+                hint = suggest(spec, _cached_names())
+                more = f"; did you mean: {', '.join(hint)}?" if hint else ""
+                raise LibraryError(f"unknown library {spec!r}{more}") from exc
+            raise
+    key = ("name", name, entry.meta_path.stat().st_mtime_ns)
+    lib = _MEMO.get(key)
+    if lib is None:
+        lib = entry.load()
+        _MEMO[key] = lib
+    return lib
+
+
+def _cached_names() -> list[str]:
+    from gsea_plus.errors import CacheError
+    from gsea_plus.library.cache import cache_dir
+
+    try:
+        root = cache_dir("libraries", create=False)
+    except CacheError:  # pragma: no cover
+        return []
+    if not root.is_dir():
+        return []
+    return sorted(p.stem for p in root.glob("*.json"))

@@ -1,0 +1,202 @@
+"""Evaluation by the GSFM paper's protocol, and by a time split.
+
+Paper protocol: for every term of a library with at least ``min_genes`` genes, draw
+``repeats`` random 50/50 splits (seeded); give one half to the scorer, score every
+gene; the candidates are the library's genes that the scorer knows, minus the input
+half; the positives are the held-out half. Splits with fewer than ``min_known`` known
+genes on either side are skipped. AUROC and average precision are computed per
+split; a library's figure is the median over terms of the per-term median AUROC
+(and the mean over terms of the per-term mean AP).
+
+Time split: the input is a term's known genes in an old library version, the
+positives are the known genes the new version added; candidates are the new
+library's known genes minus the input.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gsea_plus.library.gmt import GeneSet
+from gsea_plus.model.scorers import GeneScorer, lookup_ids
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Task",
+    "auroc",
+    "average_precision",
+    "evaluate_tasks",
+    "paper_tasks",
+    "summarize",
+    "time_split_tasks",
+]
+
+
+def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve (ties count one half), the Mann-Whitney U / (n+ n-).
+
+    Parameters
+    ----------
+    scores
+        One score per candidate.
+    positive
+        Boolean mask of the positive candidates.
+    """
+    from scipy.stats import rankdata
+
+    positive = np.asarray(positive, dtype=bool)
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_precision(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Average precision: the mean of precision at each positive, scores descending.
+
+    Ties are broken pessimistically (negatives first), so constant scores give the
+    positive fraction's worst case rather than a lucky order.
+    """
+    positive = np.asarray(positive, dtype=bool)
+    n_pos = int(positive.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.lexsort((positive, -np.asarray(scores)))
+    hits = positive[order]
+    ranks = np.flatnonzero(hits) + 1
+    return float((np.arange(1, n_pos + 1) / ranks).mean())
+
+
+@dataclass
+class Task:
+    """One scoring task: input columns, positive columns, candidate columns."""
+
+    library: str
+    term: str
+    inputs: np.ndarray
+    positives: np.ndarray
+    candidates: np.ndarray
+
+
+def paper_tasks(
+    name: str,
+    sets: Sequence[GeneSet],
+    vocab: Sequence[str],
+    *,
+    repeats: int = 5,
+    seed: int = 0,
+    max_terms: int | None = None,
+    min_genes: int = 5,
+    min_known: int = 5,
+) -> list[Task]:
+    """The paper's split tasks for one library (columns index into ``vocab``)."""
+    index = {g: i for i, g in enumerate(np.asarray(vocab).tolist())}
+    rng = np.random.default_rng(seed)
+    terms = [s for s in sets if len(s.genes) >= min_genes]
+    if max_terms is not None and len(terms) > max_terms:
+        pick = np.sort(rng.choice(len(terms), size=max_terms, replace=False))
+        terms = [terms[i] for i in pick]
+    background = lookup_ids(index, sorted({g for s in sets for g in s.genes}))[0]
+    tasks: list[Task] = []
+    for s in terms:
+        genes = np.array(s.genes)
+        for _ in range(repeats):
+            perm = rng.permutation(len(genes))
+            half = len(genes) // 2
+            inputs = lookup_ids(index, genes[perm[:half]].tolist())[0]
+            held = lookup_ids(index, genes[perm[half:]].tolist())[0]
+            if len(inputs) < min_known or len(held) < min_known:
+                continue
+            candidates = np.setdiff1d(background, inputs, assume_unique=True)
+            tasks.append(Task(name, s.term, inputs, held, candidates))
+    return tasks
+
+
+_GO_ID = re.compile(r"\((GO:\d+)\)")
+_KEGG_SUFFIX = re.compile(r"_(homo sapiens|mus musculus)_\w+$", re.I)
+
+
+def term_key(term: str) -> str:
+    """A version-independent key: the GO id, else the name without species suffixes."""
+    match = _GO_ID.search(term)
+    if match:
+        return match.group(1)
+    return _KEGG_SUFFIX.sub("", term).strip().lower()
+
+
+def time_split_tasks(
+    name: str,
+    old: Sequence[GeneSet],
+    new: Sequence[GeneSet],
+    vocab: Sequence[str],
+    *,
+    seed: int = 0,
+    max_terms: int | None = None,
+    min_known: int = 5,
+) -> list[Task]:
+    """Tasks for an old -> new library version: input old genes, predict the added ones."""
+    index = {g: i for i, g in enumerate(np.asarray(vocab).tolist())}
+    old_by_key = {term_key(s.term): s for s in old}
+    background = lookup_ids(index, sorted({g for s in new for g in s.genes}))[0]
+    pairs = [(old_by_key[term_key(s.term)], s) for s in new if term_key(s.term) in old_by_key]
+    rng = np.random.default_rng(seed)
+    if max_terms is not None and len(pairs) > max_terms:
+        pick = np.sort(rng.choice(len(pairs), size=max_terms, replace=False))
+        pairs = [pairs[i] for i in pick]
+    tasks: list[Task] = []
+    for o, n in pairs:
+        inputs = lookup_ids(index, o.genes)[0]
+        added = lookup_ids(index, [g for g in n.genes if g not in set(o.genes)])[0]
+        if len(inputs) < min_known or len(added) < min_known:
+            continue
+        candidates = np.setdiff1d(background, inputs, assume_unique=True)
+        added = np.intersect1d(added, candidates)
+        if len(added) >= min_known:
+            tasks.append(Task(name, n.term, inputs, added, candidates))
+    return tasks
+
+
+def evaluate_tasks(
+    scorer: GeneScorer, tasks: Sequence[Task], *, batch: int = 256
+) -> pd.DataFrame:
+    """Score every task; one row per task with its AUROC and average precision."""
+    rows = []
+    for start in range(0, len(tasks), batch):
+        part = tasks[start : start + batch]
+        scores = scorer.score_ids([t.inputs for t in part])
+        for t, s in zip(part, scores):
+            cand = s[t.candidates]
+            pos = np.isin(t.candidates, t.positives, assume_unique=True)
+            rows.append(
+                {
+                    "library": t.library,
+                    "term": t.term,
+                    "auroc": auroc(cand, pos),
+                    "ap": average_precision(cand, pos),
+                }
+            )
+    return pd.DataFrame(rows, columns=["library", "term", "auroc", "ap"])
+
+
+def summarize(per_task: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Per library: median over terms of per-term median AUROC, mean of per-term mean AP."""
+    if per_task.empty:
+        return pd.DataFrame(columns=["library", "method", "median_auroc", "mean_ap", "n_terms"])
+    per_term = per_task.groupby(["library", "term"], sort=False).agg(
+        auroc=("auroc", "median"), ap=("ap", "mean")
+    )
+    out = per_term.groupby(level="library", sort=False).agg(
+        median_auroc=("auroc", "median"), mean_ap=("ap", "mean"), n_terms=("auroc", "size")
+    )
+    out = out.reset_index()
+    out.insert(1, "method", method)
+    return out
