@@ -59,3 +59,67 @@ def plot_enrichment(df: pd.DataFrame, path: str | Path, *, kind: str = "dot", to
     plt.close(fig)
     atomic_write(path, buf.getvalue())
     return path
+
+
+def plot_running_sum(
+    signature,
+    result: pd.DataFrame,
+    path: str | Path,
+    *,
+    term: str | None = None,
+    library=None,
+    offline: bool | None = None,
+) -> Path:
+    """Draw GSEA's running-sum plot of one term (default: the top row of ``result``)."""
+    path = Path(path)
+    if path.suffix.lower() not in _SUFFIXES:
+        raise InputError(f"--plot: use a .png, .svg or .pdf file name, not {path.name!r}")
+    if result.empty:
+        raise InputError("--plot: no term to plot")
+    if term is None:
+        row = result.iloc[0]
+    else:
+        match = result[result["Term"] == term]
+        if match.empty:
+            raise InputError(f"--plot-term: {term!r} is not among the tested terms")
+        row = match.iloc[0]
+    matplotlib = require("matplotlib", "plot", "--plot")
+    matplotlib.use("Agg", force=True)
+    import io
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from gsea_plus.library import load_library
+    from gsea_plus.library.cache import atomic_write
+    from gsea_plus.prerank import running_sum
+
+    specs = library if isinstance(library, (list, tuple)) else [library]
+    lib_name = row["Library"]
+    lib = next(
+        (lb for lb in (load_library(s, offline=offline) for s in specs) if lb.name == lib_name)
+    )
+    term_index = int(np.flatnonzero(lib.terms == row["Term"])[0])
+    members = set(lib.term_genes(term_index))
+    positions = np.flatnonzero(np.isin(signature.genes, list(members)))
+    rs = running_sum(signature, positions)
+    fig, (ax, ax_hits, ax_score) = plt.subplots(
+        3, 1, figsize=(7, 5), sharex=True, gridspec_kw={"height_ratios": [3, 0.6, 1.4]}
+    )
+    ax.plot(rs, color="#2E8B57", lw=1.5)
+    ax.axhline(0, color="grey", lw=0.6)
+    peak = int(np.argmax(np.abs(rs)))
+    ax.axvline(peak, color="red", ls="--", lw=0.8)
+    ax.set_ylabel("running ES")
+    ax.set_title(f"{row['Term']}\nNES {row['NES']:.2f}, p {row['P-value']:.2e}, FDR {row['FDR']:.2e}", fontsize=9)
+    ax_hits.vlines(positions, 0, 1, color="black", lw=0.5)
+    ax_hits.set_yticks([])
+    ax_score.fill_between(np.arange(len(signature)), signature.scores, color="#888888")
+    ax_score.set_ylabel("score")
+    ax_score.set_xlabel("rank in signature")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lower().lstrip("."))
+    plt.close(fig)
+    atomic_write(path, buf.getvalue())
+    return path

@@ -41,7 +41,7 @@ def _register() -> None:
     # Each module adds its commands to `app` (or a sub-app) at import time.
     from gsea_plus.cli import enrich, libraries  # noqa: F401
 
-    for optional in ("model", "batch", "rank"):
+    for optional in ("model", "batch", "prerank", "rank"):
         try:
             __import__(f"gsea_plus.cli.{optional}")
         except ModuleNotFoundError as exc:
