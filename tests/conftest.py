@@ -1,0 +1,290 @@
+"""Shared fixtures: an isolated cache, a loopback Enrichr server, small synthetic libraries.
+
+Nothing here touches the network or the user's cache: every test gets its own
+``GSEA_PLUS_CACHE``, and downloads go to a real HTTP server on 127.0.0.1 that serves
+the GMT files of ``../shared/data/benchmark`` under Enrichr's URL layout.
+"""
+
+from __future__ import annotations
+
+import http.server
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+#: The shared reference data beside the repository (never copied into it).
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+BENCHMARK = SHARED / "benchmark"
+
+requires_shared = pytest.mark.skipif(
+    not BENCHMARK.is_dir() or not any(BENCHMARK.glob("*.gmt")),
+    reason=f"shared reference data not found at {BENCHMARK} (the 'shared' folder beside the repo)",
+)
+
+
+def benchmark_gmts() -> list[Path]:
+    """The benchmark GMT files (empty when the shared data is absent)."""
+    return sorted(BENCHMARK.glob("*.gmt")) if BENCHMARK.is_dir() else []
+
+
+#: The console script installed next to the interpreter that runs the tests.
+GSEA_PLUS_EXE = Path(sys.executable).parent / "gsea-plus"
+
+# A small library whose numbers are easy to check by hand.
+#   universe (library genes) = G1..G12  -> N = 12 by default
+TINY_SETS = {
+    "T_alpha": ["G1", "G2", "G3", "G4"],
+    "T_beta": ["G3", "G4", "G5", "G6", "G7", "G8"],
+    "T_gamma": ["G9", "G10"],
+    "T_delta": ["G11", "G12", "G1"],
+    "T_big": [f"G{i}" for i in range(1, 11)],
+}
+
+
+def gmt_text(sets: dict[str, list[str]]) -> str:
+    """GMT text for ``{term: genes}`` (empty description column)."""
+    return "".join(f"{t}\t\t" + "\t".join(g) + "\n" for t, g in sets.items())
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory, monkeypatch):
+    """A private cache per test, no offline default, fresh in-process memos and logging."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("GSEA_PLUS_CACHE", str(cache))
+    monkeypatch.delenv("GSEA_PLUS_OFFLINE", raising=False)
+    monkeypatch.delenv("GSEA_PLUS_MAX_DOWNLOAD_BYTES", raising=False)
+    monkeypatch.delenv("GSEA_PLUS_TIMEOUT", raising=False)
+    # Anything that would reach the real Enrichr goes to a closed loopback port instead.
+    monkeypatch.setenv("GSEA_PLUS_ENRICHR_URL", "http://127.0.0.1:9/Enrichr")
+    import gsea_plus.library as library
+    import gsea_plus.library.download as download
+
+    monkeypatch.setattr(download, "BACKOFF", 0.0)
+    library._MEMO.clear()
+    yield cache
+    library._MEMO.clear()
+    # The CLI configures the gsea_plus logger (own handler, no propagation); undo it so
+    # caplog sees records in later tests.
+    logger = logging.getLogger("gsea_plus")
+    for h in list(logger.handlers):
+        logger.removeHandler(h)
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)
+
+
+@pytest.fixture
+def cache_root() -> Path:
+    """The per-test cache directory (``GSEA_PLUS_CACHE``)."""
+    return Path(os.environ["GSEA_PLUS_CACHE"])
+
+
+def cache_files(root: Path) -> list[str]:
+    """Every regular file under the cache (relative paths), hidden .part files included."""
+    if not root.exists():
+        return []
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def tiny_gmt(tmp_path) -> Path:
+    """The :data:`TINY_SETS` library as a GMT file."""
+    path = tmp_path / "tiny.gmt"
+    path.write_text(gmt_text(TINY_SETS))
+    return path
+
+
+# --------------------------------------------------------------------------- loopback Enrichr
+
+
+class FakeEnrichr:
+    """State of the loopback server: what it serves, which faults it plays, what it saw.
+
+    ``faults[name]`` is a list of modes used one per request (the last one sticks), e.g.
+    ``["500", "ok"]`` fails once then succeeds, ``["500"]`` always fails.
+
+    Modes: ``ok``, ``500``, ``404``, ``truncated`` (Content-Length larger than the body,
+    then close), ``stall`` (sleep before answering), ``stall_body`` (headers and half the
+    body, then sleep), ``html`` (a non-GMT page), ``empty`` (200 with no body),
+    ``chunked`` (no Content-Length).
+    """
+
+    def __init__(self, root: Path | None):
+        self.root = root
+        self.extra: dict[str, bytes] = {}
+        self.faults: dict[str, list[str]] = {}
+        self.requests: list[str] = []
+        self.stall_s = 2.0
+        self.url = ""
+        self._lock = threading.Lock()
+
+    def body(self, name: str) -> bytes | None:
+        if name in self.extra:
+            return self.extra[name]
+        if self.root is not None:
+            path = self.root / f"{name}.gmt"
+            if path.is_file():
+                return path.read_bytes()
+        return None
+
+    def next_mode(self, name: str) -> str:
+        with self._lock:
+            modes = self.faults.get(name)
+            if not modes:
+                return "ok"
+            return modes.pop(0) if len(modes) > 1 else modes[0]
+
+    def count(self, name: str | None = None) -> int:
+        """Requests seen (for one library name, or all)."""
+        if name is None:
+            return len(self.requests)
+        return sum(1 for r in self.requests if f"libraryName={name}" in r)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server_version = "FakeEnrichr/1"
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def do_GET(self):  # noqa: N802
+        state: FakeEnrichr = self.server.state  # type: ignore[attr-defined]
+        state.requests.append(self.path)
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        if url.path != "/Enrichr/geneSetLibrary" or query.get("mode") != ["text"]:
+            return self._send(400, b"bad request")
+        name = query.get("libraryName", [""])[0]
+        mode = state.next_mode(name)
+        body = state.body(name)
+        try:
+            if mode == "500":
+                return self._send(500, b"internal error")
+            if mode == "404" or body is None:
+                return self._send(404, b"not found")
+            if mode == "stall":
+                time.sleep(state.stall_s)
+                return self._send(200, body)
+            if mode == "stall_body":
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                time.sleep(state.stall_s)
+                self.wfile.write(body[len(body) // 2 :])
+                return None
+            if mode == "truncated":
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body) + 1000))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return None
+            if mode == "html":
+                return self._send(200, b"<html><body><h1>Maintenance</h1></body></html>\n")
+            if mode == "empty":
+                return self._send(200, b"")
+            if mode == "chunked":
+                self.send_response(200)
+                self.end_headers()  # HTTP/1.0, no length: body ends when the socket closes
+                self.wfile.write(body)
+                return None
+            return self._send(200, body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeouts)
+            return None
+
+    def _send(self, code: int, body: bytes):
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):  # client disconnects are expected
+        pass
+
+
+@pytest.fixture
+def enrichr(monkeypatch):
+    """A real HTTP server on 127.0.0.1 (port 0) speaking Enrichr's text endpoint."""
+    state = FakeEnrichr(BENCHMARK if BENCHMARK.is_dir() else None)
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.state = state  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/Enrichr"
+    monkeypatch.setenv("GSEA_PLUS_ENRICHR_URL", state.url)
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def closed_port() -> str:
+    """An Enrichr base URL on a loopback port nobody listens on."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}/Enrichr"
+
+
+# --------------------------------------------------------------------------- running the CLI
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capsysbinary):
+    """Run ``gsea-plus ARGS`` in-process through ``run_app`` (the console script's wrapper).
+
+    Returns ``(exit code, stdout bytes, stderr text)``.
+    """
+    from gsea_plus.cli import app
+    from gsea_plus.cli.common import run_app
+
+    def run(*args: str, stdin: bytes | None = None):
+        monkeypatch.setattr(sys, "argv", ["gsea-plus", *map(str, args)])
+        if stdin is not None:
+            import io
+
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        code = run_app(app)
+        out, err = capsysbinary.readouterr()
+        return code, out, err.decode()
+
+    return run
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a subprocess run of the console script."""
+    env = dict(os.environ)
+    env.update(extra)
+    env.pop("COLUMNS", None)
+    env["PYTHONWARNINGS"] = "error"
+    return env
+
+
+def assert_one_error_line(code: int, err: str, *needles: str) -> None:
+    """The error contract: non-zero exit, one ``gsea-plus: error:`` line, no traceback."""
+    assert code != 0, err
+    assert "Traceback" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("gsea-plus: error:")]
+    assert len(errors) == 1, err
+    for needle in needles:
+        assert needle.lower() in errors[0].lower(), errors[0]
