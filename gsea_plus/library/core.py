@@ -221,9 +221,12 @@ class GeneSetLibrary:
     @classmethod
     def load(cls, path: str | Path) -> GeneSetLibrary:
         """Read a library written by :meth:`save`; never unpickles."""
+        import zipfile
+
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as z:
+            # Open the file ourselves: np.load leaks its handle when a zip is corrupt.
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
                 if meta.get("format") != FORMAT_VERSION:
                     raise LibraryError(f"{path}: cached library has an old format")
@@ -234,7 +237,7 @@ class GeneSetLibrary:
                 indices = z["indices"]
         except LibraryError:
             raise
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise LibraryError(f"{path}: corrupt cached library ({exc})") from exc
         name = str(meta.pop("name"))
         meta.pop("format", None)

@@ -104,6 +104,10 @@ def fetch_bytes(url: str, *, what: str, max_bytes: int | None = None, progress: 
         except requests.exceptions.ChunkedEncodingError:
             last = NetworkError(f"{what}: truncated download from {url} (connection broken)")
         except requests.exceptions.ConnectionError as exc:
+            if _read_timed_out(exc):  # a stall while streaming the body comes as this
+                last = NetworkError(f"{what}: timed out waiting for {url}")
+                log.info("attempt %d failed: %s", attempt + 1, last)
+                continue
             reason = str(exc).split("] ")[-1][:120]
             last = NetworkError(f"{what}: cannot reach {url} (network down? {reason})")
         except requests.exceptions.RequestException as exc:
@@ -111,6 +115,12 @@ def fetch_bytes(url: str, *, what: str, max_bytes: int | None = None, progress: 
         log.info("attempt %d failed: %s", attempt + 1, last)
     assert last is not None
     raise last
+
+
+def _read_timed_out(exc: Exception) -> bool:
+    from urllib3.exceptions import ReadTimeoutError
+
+    return any(isinstance(a, ReadTimeoutError) for a in exc.args)
 
 
 class _Truncated(Exception):
