@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gsea_plus.errors import InputError
-from gsea_plus.genes import GeneList, read_gene_list
+from gsea_plus.genes import GeneList, SymbolMapper, read_gene_list
 from gsea_plus.library import GeneSetLibrary, load_library
 from gsea_plus.stats import adjust_pvalues, combined_score, hypergeom_logsf, odds_ratio
 
@@ -197,18 +197,28 @@ class ListMatch:
     unrecognized: list[str]
     outside_library: list[str]
     mangled: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
 def match_lists(
     prepared: PreparedLibrary,
     lists: Sequence[GeneList],
     names: Sequence[str] | None = None,
+    *,
+    mapper: SymbolMapper | None = None,
 ) -> list[ListMatch]:
-    """Map gene lists onto the library's gene index and compute each list's ``n``."""
+    """Map gene lists onto the library's gene index and compute each list's ``n``.
+
+    With a :class:`~gsea_plus.genes.SymbolMapper`, input genes missing from the library
+    are matched through HGNC aliases and previous symbols (reported in ``aliases``).
+    """
     index = prepared.library.gene_index
     out: list[ListMatch] = []
     for i, gl in enumerate(lists):
         mangled = gl.resolve_against(index) if gl.mangled else {}
+        aliases = mapper.match(gl.genes, index) if mapper is not None else {}
+        if aliases:
+            gl.apply(aliases)
         cols = []
         unrecognized: list[str] = []
         outside: list[str] = []
@@ -242,6 +252,7 @@ def match_lists(
                 unrecognized=unrecognized,
                 outside_library=outside,
                 mangled=mangled,
+                aliases=aliases,
             )
         )
     return out
@@ -424,6 +435,13 @@ def warn_unmatched(match: ListMatch, prepared: PreparedLibrary, *, label: str = 
     lib = prepared.library.name
     for orig, new in match.mangled.items():
         log.info("%s%s resolved to %s", where, orig, new)
+    if match.aliases:
+        log.warning(
+            "%s%d genes matched through HGNC aliases/previous symbols: %s",
+            where,
+            len(match.aliases),
+            _preview([f"{a}->{b}" for a, b in match.aliases.items()]),
+        )
     if match.unrecognized:
         scope = "the background" if prepared.kind == "genes" else f"library {lib}"
         log.warning(
@@ -469,9 +487,11 @@ def run_enrich(
     max_size: int | None = None,
     min_overlap: int = 1,
     offline: bool | None = None,
+    hgnc: str | os.PathLike | SymbolMapper | None = None,
 ) -> tuple[dict[str, np.ndarray], EnrichInfo]:
     """:func:`enrich` without pandas: the result columns and a summary (used by the CLI)."""
     gene_list = _as_gene_list(genes)
+    mapper = load_mapper(hgnc)
     specs = list(library) if isinstance(library, (list, tuple)) else [library]
     if not specs:
         raise InputError("no library given")
@@ -482,7 +502,7 @@ def run_enrich(
         lib = load_library(spec, offline=offline)
         prepared = prepare(lib, background=background, min_size=min_size, max_size=max_size)
         one = GeneList(list(gene_list.genes), mangled=dict(gene_list.mangled))
-        (match,) = match_lists(prepared, [one])
+        (match,) = match_lists(prepared, [one], mapper=mapper)
         warn_unmatched(match, prepared)
         recognized_any |= len(match.columns) > 0
         scores = score_lists(prepared, [match], correction=correction)
@@ -520,6 +540,7 @@ def enrich(
     max_size: int | None = None,
     min_overlap: int = 1,
     offline: bool | None = None,
+    hgnc: str | os.PathLike | SymbolMapper | None = None,
 ):
     """Over-representation analysis of one gene list against one or more libraries.
 
@@ -541,6 +562,10 @@ def enrich(
         Only report terms with at least this many list genes.
     offline
         Never download (default: env ``GSEA_PLUS_OFFLINE``).
+    hgnc
+        An HGNC complete-set table (path) or a :class:`~gsea_plus.genes.SymbolMapper`:
+        input genes missing from a library are then matched through aliases and
+        previous symbols. Default: env ``GSEA_PLUS_HGNC`` if set, else no alias matching.
 
     Returns
     -------
@@ -556,5 +581,23 @@ def enrich(
         max_size=max_size,
         min_overlap=min_overlap,
         offline=offline,
+        hgnc=hgnc,
     )
     return to_frame(table)
+
+
+#: Environment variable naming an HGNC complete-set table used for alias matching.
+HGNC_ENV = "GSEA_PLUS_HGNC"
+_MAPPERS: dict[str, SymbolMapper] = {}
+
+
+def load_mapper(hgnc: str | os.PathLike | SymbolMapper | None) -> SymbolMapper | None:
+    """The alias mapper for ``hgnc`` (a path, a mapper, or None: env ``GSEA_PLUS_HGNC``)."""
+    if isinstance(hgnc, SymbolMapper):
+        return hgnc
+    path = os.fspath(hgnc) if hgnc is not None else os.environ.get(HGNC_ENV)
+    if not path:
+        return None
+    if path not in _MAPPERS:
+        _MAPPERS[path] = SymbolMapper.from_hgnc(path)
+    return _MAPPERS[path]

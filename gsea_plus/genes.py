@@ -124,6 +124,11 @@ class GeneList:
     def __len__(self) -> int:
         return len(self.genes)
 
+    def apply(self, mapping: Mapping[str, str]) -> None:
+        """Rename genes (e.g. aliases to library symbols), keeping order and uniqueness."""
+        renamed = dict.fromkeys(mapping.get(g, g) for g in self.genes)
+        self.genes = list(renamed)
+
     def resolve_against(self, universe: Mapping[str, object] | set[str]) -> dict[str, str]:
         """Re-point mangled genes to the candidate that the universe contains.
 
@@ -331,3 +336,24 @@ class SymbolMapper:
     def normalize_many(self, symbols: Iterable[str]) -> list[str]:
         """Normalize each symbol; see :meth:`normalize`."""
         return [self.normalize(s) for s in symbols]
+
+    def match(self, genes: Iterable[str], universe: Mapping[str, object]) -> dict[str, str]:
+        """Map genes missing from ``universe`` to the universe symbol of the same gene.
+
+        A gene matches when its current symbol is in the universe, or when a universe
+        symbol normalizes to the same current symbol (the library uses an older name).
+        Returns ``{input symbol: universe symbol}`` for the genes that could be matched.
+        """
+        missing = [g for g in genes if g not in universe]
+        if not missing:
+            return {}
+        by_current: dict[str, str] = {}
+        for u in universe:
+            by_current.setdefault(self.normalize(u), u)
+        out: dict[str, str] = {}
+        for g in missing:
+            current = self.normalize(g)
+            target = current if current in universe else by_current.get(current)
+            if target is not None and target != g:
+                out[g] = target
+        return out

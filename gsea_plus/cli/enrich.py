@@ -49,6 +49,11 @@ def enrich_cmd(
     plot: Path | None = typer.Option(None, "--plot", help="Draw a dot plot of the top terms (.png, .svg, .pdf)."),
     plot_kind: str = typer.Option("dot", "--plot-kind", help="dot or bar."),
     offline: bool = typer.Option(False, "--offline", help="Never use the network; fail if a library is not cached."),
+    hgnc: Path | None = typer.Option(
+        None, "--hgnc", envvar="GSEA_PLUS_HGNC",
+        help="HGNC complete-set table (hgnc_complete_set.txt, gz ok): match input genes missing "
+        "from a library through HGNC aliases and previous symbols.",
+    ),
 ) -> None:
     """Test a gene list for over-representation in gene set libraries (one-sided Fisher).
 
@@ -78,6 +83,7 @@ def enrich_cmd(
         max_size=max_size,
         min_overlap=min_overlap,
         offline=offline,
+        hgnc=hgnc,
     )
     chosen = resolve_format(fmt, output)
     if output is not None:
