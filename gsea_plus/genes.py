@@ -169,6 +169,7 @@ def parse_gene_text(text: str) -> GeneList:
     mangled: dict[str, tuple[str, ...]] = {}
     header: str | None = None
     first_content = True
+    numeric_only: list[str] = []
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -190,6 +191,8 @@ def parse_gene_text(text: str) -> GeneList:
         else:
             symbols = [t for t in tokens if not _is_number(t)]
             weight = None
+            if not symbols:
+                numeric_only.append(tokens[0])
         for token in symbols:
             candidates = resolve_mangled(token)
             if candidates is not None:
@@ -203,6 +206,12 @@ def parse_gene_text(text: str) -> GeneList:
             seen[symbol] = None
             if weight is not None:
                 weights[symbol] = weight
+    if numeric_only:
+        log.warning(
+            "skipped %d lines holding only numbers, not gene symbols (e.g. %s)",
+            len(numeric_only),
+            ", ".join(numeric_only[:5]),
+        )
     return GeneList(
         genes=list(seen),
         weights=weights,
