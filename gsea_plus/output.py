@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,7 +48,7 @@ def frame_to_bytes(df, fmt: str) -> bytes:
         return buf.getvalue()
     cols = _columns(df)
     names = list(cols)
-    rows = list(zip(*cols.values())) if names else []
+    rows = list(zip(*cols.values(), strict=True)) if names else []
     if fmt in ("tsv", "table"):
         lines = ["\t".join(names)]
         lines += ["\t".join(_cell(v) for v in row) for row in rows]
@@ -65,7 +64,7 @@ def frame_to_bytes(df, fmt: str) -> bytes:
     if fmt in ("json", "jsonl"):
         import json
 
-        records = [dict(zip(names, row)) for row in rows]
+        records = [dict(zip(names, row, strict=True)) for row in rows]
         if fmt == "json":
             return (json.dumps(records, indent=1) + "\n").encode()
         return "".join(json.dumps(r) + "\n" for r in records).encode()
@@ -117,8 +116,8 @@ def rich_table(
     table.add_column("Genes", overflow="fold", max_width=60)
     cols = _columns(df)
     names = list(cols)
-    for i, row in enumerate(list(zip(*cols.values()))[:top], start=1):
-        r = dict(zip(names, row))
+    for i, row in enumerate(list(zip(*cols.values(), strict=True))[:top], start=1):
+        r = dict(zip(names, row, strict=True))
         adj = r["Adjusted P-value"]
         style = "bold" if adj < 0.05 else None
         cells = [str(i)]

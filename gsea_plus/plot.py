@@ -97,7 +97,7 @@ def plot_running_sum(
     specs = library if isinstance(library, (list, tuple)) else [library]
     lib_name = row["Library"]
     lib = next(
-        (lb for lb in (load_library(s, offline=offline) for s in specs) if lb.name == lib_name)
+        lb for lb in (load_library(s, offline=offline) for s in specs) if lb.name == lib_name
     )
     term_index = int(np.flatnonzero(lib.terms == row["Term"])[0])
     members = set(lib.term_genes(term_index))

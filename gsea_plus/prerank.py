@@ -370,7 +370,7 @@ def prerank(
         pval = gammaincc(shape, np.abs(es) / scale)
         nes = np.where(positive, es / par["pos_mean"], es / par["neg_mean"])
         leading = []
-        for s, pk, e in zip(sets, peak.tolist(), es.tolist()):
+        for s, pk, e in zip(sets, peak.tolist(), es.tolist(), strict=True):
             edge = s[: pk + 1] if e >= 0 else s[pk:]
             leading.append(";".join(sig.genes[edge].tolist()))
         frames.append(
