@@ -10,9 +10,17 @@ from gsea_plus.errors import InputError, require
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["plot_enrichment"]
+__all__ = ["check_plot_path", "plot_enrichment"]
 
 _SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """Raise :class:`InputError` unless ``path`` ends in .png, .svg or .pdf."""
+    path = Path(path)
+    if path.suffix.lower() not in _SUFFIXES:
+        raise InputError(f"--plot: use a .png, .svg or .pdf file name, not {path.name!r}")
+    return path
 
 
 def plot_enrichment(df: pd.DataFrame, path: str | Path, *, kind: str = "dot", top: int = 20) -> Path:
@@ -20,9 +28,7 @@ def plot_enrichment(df: pd.DataFrame, path: str | Path, *, kind: str = "dot", to
 
     The file type follows the suffix (.png, .svg or .pdf); the file is written atomically.
     """
-    path = Path(path)
-    if path.suffix.lower() not in _SUFFIXES:
-        raise InputError(f"--plot: use a .png, .svg or .pdf file name, not {path.name!r}")
+    path = check_plot_path(path)
     if df.empty:
         raise InputError("--plot: no enriched term to plot")
     matplotlib = require("matplotlib", "plot", "--plot")

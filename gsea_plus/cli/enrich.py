@@ -74,6 +74,10 @@ def enrich_cmd(
         from gsea_plus.errors import InputError
 
         raise InputError("--plot-kind must be dot or bar")
+    if plot is not None:  # before any work, so a bad name leaves no -o file behind
+        from gsea_plus.plot import check_plot_path
+
+        check_plot_path(plot)
     result, info = run_enrich(
         genes,
         library=list(library),
