@@ -111,7 +111,7 @@ class FakeEnrichr:
     Modes: ``ok``, ``500``, ``404``, ``truncated`` (Content-Length larger than the body,
     then close), ``stall`` (sleep before answering), ``stall_body`` (headers and half the
     body, then sleep), ``html`` (a non-GMT page), ``empty`` (200 with no body),
-    ``chunked`` (no Content-Length).
+    ``chunked`` (no Content-Length), ``gzip`` (``Content-Encoding: gzip``).
     """
 
     def __init__(self, root: Path | None):
@@ -191,6 +191,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return self._send(200, b"<html><body><h1>Maintenance</h1></body></html>\n")
             if mode == "empty":
                 return self._send(200, b"")
+            if mode == "gzip":  # compressed on the wire, Content-Length of the gzip bytes
+                import gzip
+
+                packed = gzip.compress(body)
+                self.send_response(200)
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(packed)))
+                self.end_headers()
+                self.wfile.write(packed)
+                return None
             if mode == "chunked":
                 self.send_response(200)
                 self.end_headers()  # HTTP/1.0, no length: body ends when the socket closes

@@ -155,9 +155,13 @@ def test_oversize_download(server, cache_root, monkeypatch, mode):
     _assert_clean(cache_root)
 
 
-def test_chunked_body_without_length_is_accepted(server):
-    server.faults[TINY] = ["chunked"]
-    assert download(TINY, progress=False).text.read_bytes() == gmt_text(TINY_SETS).encode()
+@pytest.mark.parametrize("mode", ["chunked", "gzip"])
+def test_body_without_length_or_compressed_is_accepted(server, mode):
+    # Content-Length counts the bytes on the wire; a gzip-encoded body decodes to more
+    server.faults[TINY] = [mode]
+    entry = download(TINY, progress=False)
+    assert entry.text.read_bytes() == gmt_text(TINY_SETS).encode()
+    assert server.count(TINY) == 1
 
 
 def test_network_down(monkeypatch, closed_port, cache_root):

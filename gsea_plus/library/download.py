@@ -92,7 +92,10 @@ def fetch_bytes(url: str, *, what: str, max_bytes: int | None = None, progress: 
                 if total is not None and total > cap:
                     raise NetworkError(f"{what}: {total} bytes is over the {cap}-byte cap")
                 body = _read_body(resp, total=total, cap=cap, what=what, progress=progress)
-                if total is not None and len(body) != total:
+                # Content-Length counts the bytes on the wire: a gzip-encoded body decodes to
+                # more (urllib3 checks the wire length itself and raises on a short read).
+                encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+                if total is not None and encoding in ("", "identity") and len(body) != total:
                     raise _Truncated(f"{what}: truncated download ({len(body)} of {total} bytes)")
                 return body
         except NetworkError:
