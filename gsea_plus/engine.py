@@ -31,7 +31,12 @@ import numpy as np
 from gsea_plus.errors import InputError
 from gsea_plus.genes import GeneList, SymbolMapper, read_gene_list
 from gsea_plus.library import GeneSetLibrary, load_library
-from gsea_plus.stats import adjust_pvalues, combined_score, hypergeom_logsf, odds_ratio
+from gsea_plus.stats import (
+    adjust_pvalues_grouped,
+    combined_score,
+    hypergeom_logsf,
+    odds_ratio,
+)
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +268,8 @@ class Scores:
     """Long-format results for a chunk of lists against one library.
 
     One entry per (list, term) pair with overlap >= 1 among terms passing the size
-    filters, in no particular order.
+    filters, sorted by list then term; :attr:`order` lists the entries by list, then
+    p-value, then term (the order of the result tables).
     """
 
     list_idx: np.ndarray
@@ -273,11 +279,19 @@ class Scores:
     list_size: np.ndarray
     log_p: np.ndarray
     adjusted: np.ndarray
-    odds: np.ndarray
+    background_size: int
+    order: np.ndarray
+
+    @property
+    def odds(self) -> np.ndarray:
+        """Odds ratio of every entry (computed on demand: output rows need only theirs)."""
+        return odds_ratio(self.overlap, self.term_size, self.list_size, self.background_size)
 
 
 #: Upper bound on lists x terms cells counted at once (bounds memory per chunk).
-_CELLS_PER_BLOCK = 1 << 23
+_CELLS_PER_BLOCK = 1 << 21
+#: From this many (gene, term) entries on, scipy's sparse product is faster than bincount.
+_SPARSE_FROM = 1 << 20
 
 
 def count_overlaps(
@@ -285,9 +299,11 @@ def count_overlaps(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Overlaps of every list with every term: the sparse product (lists x genes).(genes x terms).
 
-    Computed with numpy: each recognized gene of each list contributes the terms that
-    contain it (the library's column-compressed index), and ``bincount`` adds them up per
-    (list, term) cell, a block of lists at a time.
+    Small chunks (one list) use numpy: each recognized gene of each list contributes the
+    terms that contain it (the library's column-compressed index), and ``bincount`` adds
+    them up per (list, term) cell, a block of lists at a time; this keeps scipy off the
+    command line's start-up path. Large chunks (batches) use scipy's sparse matrix
+    product, about twice as fast. Both give the same exact integer counts.
 
     Returns
     -------
@@ -296,26 +312,33 @@ def count_overlaps(
     """
     col_ptr, col_terms = prepared.library.gene_terms
     n_terms = len(prepared.library.terms)
+    if not matches:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    cols_all = [m.columns for m in matches]
+    sizes = np.array([len(c) for c in cols_all], dtype=np.int64)
+    cols = np.concatenate(cols_all) if len(cols_all) > 1 else cols_all[0]
+    if len(matches) > 1 and int((col_ptr[cols + 1] - col_ptr[cols]).sum()) >= _SPARSE_FROM:
+        return _count_sparse(prepared, cols, sizes)
     block = max(1, _CELLS_PER_BLOCK // max(n_terms, 1))
+    ends = np.cumsum(sizes)
     out_l, out_t, out_k = [], [], []
     for lo in range(0, len(matches), block):
-        chunk = matches[lo : lo + block]
-        cols = np.concatenate([m.columns for m in chunk]) if chunk else np.zeros(0, np.int64)
-        owner = np.repeat(np.arange(len(chunk), dtype=np.int64), [len(m.columns) for m in chunk])
-        starts = col_ptr[cols]
-        lens = col_ptr[cols + 1] - starts
+        hi = min(lo + block, len(matches))
+        a = int(ends[lo - 1]) if lo else 0
+        chunk_cols = cols[a : int(ends[hi - 1])]
+        owner = np.repeat(np.arange(hi - lo, dtype=np.int64), sizes[lo:hi])
+        starts = col_ptr[chunk_cols]
+        lens = col_ptr[chunk_cols + 1] - starts
         total = int(lens.sum())
         # Positions of every (gene, term) entry of the chosen genes in `col_terms`.
         offsets = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
         keys = np.repeat(owner, lens) * n_terms + col_terms[offsets]
-        counts = np.bincount(keys, minlength=len(chunk) * n_terms)
+        counts = np.bincount(keys, minlength=(hi - lo) * n_terms)
         cells = np.flatnonzero(counts)
         out_l.append(cells // n_terms + lo)
         out_t.append(cells % n_terms)
         out_k.append(counts[cells])
-    if not out_l:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
     return (
         np.concatenate(out_l).astype(np.int64),
         np.concatenate(out_t).astype(np.int64),
@@ -323,49 +346,187 @@ def count_overlaps(
     )
 
 
+def _count_sparse(
+    prepared: PreparedLibrary, cols: np.ndarray, sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    import scipy.sparse as sp
+
+    lib = prepared.library
+    n_genes, n_terms = len(lib.genes), len(lib.terms)
+    col_ptr, col_terms = lib.gene_terms
+    itype = np.int32 if max(len(cols), len(col_terms), n_genes, n_terms) < 2**31 - 1 else np.int64
+    ptr = np.zeros(len(sizes) + 1, dtype=itype)
+    np.cumsum(sizes, out=ptr[1:])
+    lists = sp.csr_matrix(
+        (np.ones(len(cols), dtype=np.int32), cols.astype(itype), ptr),
+        shape=(len(sizes), n_genes),
+    )
+    gene_terms = sp.csr_matrix(
+        (np.ones(len(col_terms), dtype=np.int32), col_terms.astype(itype), col_ptr.astype(itype)),
+        shape=(n_genes, n_terms),
+    )
+    prod = (lists @ gene_terms).tocsr()
+    prod.sort_indices()
+    li = np.repeat(np.arange(len(sizes), dtype=np.int64), np.diff(prod.indptr))
+    return li, prod.indices.astype(np.int64), prod.data.astype(np.int64)
+
+
+def _tails(
+    li: np.ndarray, k: np.ndarray, ti: np.ndarray, list_sizes: np.ndarray, prepared: PreparedLibrary
+) -> tuple[np.ndarray, np.ndarray]:
+    """``log P(X >= k)`` per entry and the dense rank of that value among the entries.
+
+    A chunk of lists holds few distinct tables ``(k, K, n)``: they are found with a dense
+    lookup over small integer ids (no sort of all entries), computed once each with
+    :func:`~gsea_plus.stats.hypergeom_logsf` (element-wise, so the values are the same
+    whatever else is in the chunk), and gathered back.
+    """
+    sizes = prepared.term_sizes
+    n_vals, n_inv = np.unique(list_sizes, return_inverse=True)
+    k_vals, k_inv = np.unique(sizes, return_inverse=True)
+    n_id = n_inv.ravel()[li]
+    big_k_id = k_inv.ravel()[ti]
+    width = int(k.max()) + 1
+    key = (n_id * len(k_vals) + big_k_id) * width + k
+    space = len(n_vals) * len(k_vals) * width
+    if space <= max(4 * len(key), 1 << 22):
+        seen = np.zeros(space, dtype=bool)
+        seen[key] = True
+        ukeys = np.flatnonzero(seen)
+        inverse = None
+    else:
+        ukeys, inverse = np.unique(key, return_inverse=True)
+    uk = ukeys % width
+    rest = ukeys // width
+    u_log_p = hypergeom_logsf(uk, k_vals[rest % len(k_vals)], n_vals[rest // len(k_vals)],
+                              prepared.background_size)
+    _, u_rank = np.unique(u_log_p, return_inverse=True)
+    u_rank = u_rank.ravel()
+    if inverse is None:
+        table = np.empty(space, dtype=np.float64)
+        table[ukeys] = u_log_p
+        ranks = np.empty(space, dtype=np.int64)
+        ranks[ukeys] = u_rank
+        return table[key], ranks[key]
+    inverse = inverse.ravel()
+    return u_log_p[inverse], u_rank[inverse]
+
+
 def score_lists(
     prepared: PreparedLibrary, matches: Sequence[ListMatch], *, correction: str = "fdr_bh"
 ) -> Scores:
-    """Test every list of a chunk against every term: the shared engine of enrich and batch."""
+    """Test every list of a chunk against every term: the shared engine of enrich and batch.
+
+    P-values are computed only for entries with overlap >= 1; multiple testing runs per
+    list over those entries (:func:`~gsea_plus.stats.adjust_pvalues_grouped`, identical
+    to statsmodels per list).
+    """
     li, ti, k = count_overlaps(prepared, matches)
     keep = prepared.term_mask[ti]
     li, ti, k = li[keep], ti[keep], k[keep]
     big_k = prepared.term_sizes[ti]
-    n = np.array([m.size for m in matches], dtype=np.int64)[li]
+    list_sizes = np.array([m.size for m in matches], dtype=np.int64)
+    n = list_sizes[li]
     big_n = prepared.background_size
-    log_p = hypergeom_logsf(k, big_k, n, big_n)
-    odds = odds_ratio(k, big_k, n, big_n)
-    adjusted = np.empty_like(log_p)
+    if len(k):
+        log_p, rank = _tails(li, k, ti, list_sizes, prepared)
+        # Rows are sorted by list then term; a stable sort on (list, rank of p) keeps
+        # ties in term order.
+        order = np.argsort(li * (int(rank.max()) + 1) + rank, kind="stable")
+    else:
+        log_p = np.zeros(0, dtype=np.float64)
+        order = np.zeros(0, dtype=np.int64)
     bounds = np.searchsorted(li, np.arange(len(matches) + 1))
-    p = np.exp(log_p)
-    for i in range(len(matches)):
-        a, b = bounds[i], bounds[i + 1]
-        if b > a:
-            adjusted[a:b] = adjust_pvalues(p[a:b], correction)
-    return Scores(li, ti, k, big_k, n, log_p, adjusted, odds)
+    adjusted = np.empty_like(log_p)
+    adjusted[order] = adjust_pvalues_grouped(np.exp(log_p)[order], bounds, correction)
+    return Scores(li, ti, k, big_k, n, log_p, adjusted, big_n, order)
+
+
+def overlap_genes_many(
+    prepared: PreparedLibrary,
+    columns: Sequence[np.ndarray],
+    owner: np.ndarray,
+    terms: np.ndarray,
+) -> list[str]:
+    """``;``-joined overlapping genes of list ``owner[i]`` with term ``terms[i]``, per row.
+
+    Parameters
+    ----------
+    prepared
+        The prepared library.
+    columns
+        Sorted library gene indices of each list (:attr:`ListMatch.columns`).
+    owner
+        For each row, the position in ``columns`` of its list.
+    terms
+        For each row, its term index.
+    """
+    lib = prepared.library
+    if len(terms) == 0:
+        return []
+    n_genes = len(lib.genes)
+    members = np.concatenate(
+        [np.asarray(c, dtype=np.int64) + i * n_genes for i, c in enumerate(columns)]
+    )
+    starts = lib.indptr[terms]
+    lens = lib.indptr[terms + 1] - starts
+    offsets = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+    entries = lib.indices[offsets]
+    row = np.repeat(np.arange(len(terms)), lens)
+    probe = np.asarray(owner, dtype=np.int64)[row] * n_genes + entries
+    if len(columns) * n_genes <= 1 << 26:  # a dense membership mask (<= 64 MB)
+        inlist = np.zeros(len(columns) * n_genes, dtype=bool)
+        inlist[members] = True
+        hit = inlist[probe]
+    elif len(members) == 0:
+        hit = np.zeros(len(probe), dtype=bool)
+    else:
+        pos = np.minimum(np.searchsorted(members, probe), len(members) - 1)
+        hit = members[pos] == probe
+    names = lib.genes[entries[hit]].tolist()
+    counts = np.bincount(row[hit], minlength=len(terms))
+    out, pos0 = [], 0
+    for c in counts.tolist():
+        out.append(";".join(names[pos0 : pos0 + c]))
+        pos0 += c
+    return out
 
 
 def overlap_genes(
     prepared: PreparedLibrary, columns: np.ndarray, terms: np.ndarray
 ) -> list[str]:
     """``;``-joined overlapping genes of one list with each of ``terms``."""
+    return overlap_genes_many(prepared, [columns], np.zeros(len(terms), dtype=np.int64), terms)
+
+
+def _result_columns(
+    prepared: PreparedLibrary,
+    scores: Scores,
+    sel: np.ndarray,
+    columns: Sequence[np.ndarray],
+    owner: np.ndarray,
+) -> dict[str, np.ndarray]:
     lib = prepared.library
-    if len(terms) == 0:
-        return []
-    inlist = np.zeros(len(lib.genes), dtype=bool)
-    inlist[columns] = True
-    starts = lib.indptr[terms]
-    lens = lib.indptr[terms + 1] - starts
-    offsets = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
-    entries = lib.indices[offsets]
-    hit = inlist[entries]
-    names = lib.genes[entries[hit]].tolist()
-    counts = np.bincount(np.repeat(np.arange(len(terms)), lens)[hit], minlength=len(terms))
-    out, pos = [], 0
-    for c in counts.tolist():
-        out.append(";".join(names[pos : pos + c]))
-        pos += c
-    return out
+    k, big_k, log_p = scores.overlap[sel], scores.term_size[sel], scores.log_p[sel]
+    terms = scores.term_idx[sel]
+    list_size = scores.list_size[sel]
+    odds = odds_ratio(k, big_k, list_size, prepared.background_size)
+    n = len(sel)
+    return {
+        "Term": lib.terms[terms],
+        "Overlap": np.array([f"{a}/{b}" for a, b in zip(k.tolist(), big_k.tolist())], dtype=object),
+        "P-value": np.exp(log_p),
+        "Adjusted P-value": scores.adjusted[sel],
+        "Odds Ratio": odds,
+        "Combined Score": combined_score(log_p, odds),
+        "Genes": np.array(overlap_genes_many(prepared, columns, owner, terms), dtype=object),
+        "Library": np.full(n, lib.name, dtype=object),
+        "Log10 P-value": log_p / np.log(10.0),
+        "Overlap Size": k,
+        "Term Size": big_k,
+        "List Size": list_size,
+        "Background Size": np.full(n, prepared.background_size, dtype=np.int64),
+    }
 
 
 def table_for_list(
@@ -380,29 +541,39 @@ def table_for_list(
 
     Rows are sorted by p-value (the exact log p), ties by term order.
     """
-    sel = rows[scores.overlap[rows] >= min_overlap]
-    lib = prepared.library
-    order = np.lexsort((scores.term_idx[sel], scores.log_p[sel]))
-    sel = sel[order]
-    k, big_k, log_p = scores.overlap[sel], scores.term_size[sel], scores.log_p[sel]
-    terms = scores.term_idx[sel]
-    odds = scores.odds[sel]
-    n = len(sel)
-    return {
-        "Term": lib.terms[terms],
-        "Overlap": np.array([f"{a}/{b}" for a, b in zip(k.tolist(), big_k.tolist())], dtype=object),
-        "P-value": np.exp(log_p),
-        "Adjusted P-value": scores.adjusted[sel],
-        "Odds Ratio": odds,
-        "Combined Score": combined_score(log_p, odds),
-        "Genes": np.array(overlap_genes(prepared, match.columns, terms), dtype=object),
-        "Library": np.full(n, lib.name, dtype=object),
-        "Log10 P-value": log_p / np.log(10.0),
-        "Overlap Size": k,
-        "Term Size": big_k,
-        "List Size": scores.list_size[sel],
-        "Background Size": np.full(n, prepared.background_size, dtype=np.int64),
-    }
+    wanted = np.zeros(len(scores.log_p), dtype=bool)
+    wanted[rows] = True
+    sel = scores.order[wanted[scores.order]]
+    sel = sel[scores.overlap[sel] >= min_overlap]
+    return _result_columns(prepared, scores, sel, [match.columns], np.zeros(len(sel), np.int64))
+
+
+def table_for_lists(
+    prepared: PreparedLibrary,
+    scores: Scores,
+    matches: Sequence[ListMatch],
+    *,
+    min_overlap: int = 1,
+    top: int | None = None,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The result columns for every list of a chunk, list after list, each sorted by p.
+
+    Equal, list by list, to :func:`table_for_list`; with ``top`` only each list's first
+    ``top`` rows are kept, before the gene strings are built.
+
+    Returns
+    -------
+    table, owner
+        The columns, and for each row the position of its list in ``matches``.
+    """
+    sel = scores.order[scores.overlap[scores.order] >= min_overlap]
+    owner = scores.list_idx[sel]
+    if top is not None:
+        first = np.searchsorted(owner, np.arange(len(matches)))[owner]
+        keep = np.arange(len(sel)) - first < top
+        sel, owner = sel[keep], owner[keep]
+    table = _result_columns(prepared, scores, sel, [m.columns for m in matches], owner)
+    return table, owner
 
 
 def concat_tables(tables: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
