@@ -232,12 +232,27 @@ def test_error_no_recognized_genes(run_cli, files):
     assert not (tmp / "o.tsv").exists()
 
 
-def test_error_unknown_library_offline_suggests(run_cli, files, cache_root):
+def test_error_unknown_library_offline_suggests(run_cli, files, cache_root, enrichr):
     tmp, _, genes = files
     code, out, err = run_cli("enrich", genes, "-l", "KEGGG", "--offline")
     assert_one_error_line(code, err, "KEGGG", "KEGG,")
     assert code == 2
     assert cache_files(cache_root) == []
+    assert enrichr.count() == 0
+
+
+def test_offline_says_what_is_missing(run_cli, files, cache_root, enrichr, monkeypatch):
+    _, gmt, genes = files
+    code, out, err = run_cli("enrich", genes, "-l", gmt, "-l", "GO_BP", "--offline")
+    assert_one_error_line(
+        code, err, "GO_Biological_Process_2025 is not in the cache", "--offline",
+        "gsea-plus libraries download GO_Biological_Process_2025",
+    )
+    monkeypatch.setenv("GSEA_PLUS_OFFLINE", "1")
+    code, out, err = run_cli("enrich", genes, "-l", "Hallmark")
+    assert_one_error_line(code, err, "MSigDB_Hallmark_2020 is not in the cache")
+    assert enrichr.count() == 0
+    assert [f for f in cache_files(cache_root) if f.startswith("libraries/")] == []
 
 
 def test_error_unknown_library_online_suggests(run_cli, files, enrichr, cache_root):
@@ -406,3 +421,39 @@ def test_subprocess_on_a_terminal_prints_a_rich_table(files):
     for needle in ("Term", "Overlap", "P-value", "T_alpha", "3/4", "input: 5 genes", "N=12"):
         assert needle in screen, screen
     assert any(c in screen for c in "┃│━─")  # box drawing: a rich table
+
+
+def test_rich_table_shows_tiny_p_from_log10():
+    from rich.console import Console
+
+    import gsea_plus
+    from gsea_plus.output import rich_table
+
+    term = [f"G{i}" for i in range(300)]
+    df = gsea_plus.enrich(term, library={"all": term, "few": ["G1", "X"]}, background=20000)
+    console = Console(record=True, width=200)
+    console.print(rich_table(df, top=5))
+    text = console.export_text()
+    assert "1.43e-675" in text  # P(X >= 300) = 1 / C(20000, 300): not shown as 0
+    row = next(line for line in text.splitlines() if " all " in line)
+    assert row.split("│")[4].strip() == "1.43e-675"  # the P-value column
+    assert "G0, G1" in text and "+292" in text  # genes truncated with a count
+
+
+def test_subprocess_reader_going_away_is_not_an_error(tmp_path):
+    sets = {f"T{i}": [f"G{j}" for j in range(i % 50, i % 50 + 20)] for i in range(3000)}
+    gmt = tmp_path / "many.gmt"
+    gmt.write_text(gmt_text(sets))
+    genes = tmp_path / "genes.txt"
+    genes.write_text("\n".join(f"G{j}" for j in range(0, 70, 3)))
+    proc = subprocess.Popen(
+        [str(GSEA_PLUS_EXE), "enrich", str(genes), "-l", str(gmt)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env(),
+    )
+    first = proc.stdout.readline().decode()
+    proc.stdout.close()  # like `| head -1`
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 0, stderr
+    assert first.startswith("Term\tOverlap")
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr

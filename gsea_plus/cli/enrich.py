@@ -86,7 +86,7 @@ def enrich_cmd(
         min_size=min_size,
         max_size=max_size,
         min_overlap=min_overlap,
-        offline=offline,
+        offline=True if offline else None,  # None: GSEA_PLUS_OFFLINE decides
         hgnc=hgnc,
     )
     chosen = resolve_format(fmt, output)
