@@ -217,6 +217,7 @@ class _Totals:
                     "Significant", "Top term"]
             for col in cols:
                 table.add_column(col, overflow="ellipsis", no_wrap=True,
+                                 min_width=8 if col == "Top term" else len(col),
                                  max_width=48 if col == "Top term" else 24)
             for r in self.rows:
                 top = (escape(str(r["Top Term"])) if r["Status"] == "ok"
