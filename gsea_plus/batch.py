@@ -196,7 +196,7 @@ def _content_lines(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         fields = line.split("\t")
-        while len(fields) > 1 and not fields[-1].strip():
+        while len(fields) > 2 and not fields[-1].strip():
             fields.pop()
         yield number, fields
 
@@ -510,6 +510,7 @@ def process_chunk(chunk: list[BatchItem], shared: _Shared) -> BatchResult:
     lists: list = []
     summary: list[dict] = []
     empty: list[str] = []
+    layout: list = []  # per input item: its summary rows (empty) or its index in `names`
     for item in chunk:
         try:
             gl = _to_gene_list(item.tokens)
@@ -517,9 +518,12 @@ def process_chunk(chunk: list[BatchItem], shared: _Shared) -> BatchResult:
             raise InputError(f"list {item.name!r} ({item.where}): {exc}") from exc
         if not gl.genes:
             empty.append(item.name)
-            for prepared in shared.prepared:
-                summary.append(_summary_row(item.name, prepared, 0, None, status="empty (skipped)"))
+            layout.append([
+                _summary_row(item.name, prepared, 0, None, status="empty (skipped)")
+                for prepared in shared.prepared
+            ])
             continue
+        layout.append(len(names))
         names.append(item.name)
         lists.append(gl)
     tables = []
@@ -547,9 +551,12 @@ def process_chunk(chunk: list[BatchItem], shared: _Shared) -> BatchResult:
                 if m.unrecognized or m.outside_library or m.mangled or m.aliases
             ]
         )
-    # Summary rows list by list, libraries in order.
-    for i in range(len(names)):
-        summary.extend(rows[i] for rows in per_lib_rows)
+    # Summary rows in input order, libraries in order within a list.
+    for entry in layout:
+        if isinstance(entry, list):
+            summary.extend(entry)
+        else:
+            summary.extend(rows[entry] for rows in per_lib_rows)
     if len(tables) == 1:
         table, owner = tables[0], owners[0]
     else:
