@@ -262,7 +262,8 @@ def _decode(data: bytes | str, name: str) -> str:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise InputError(f"{name}: corrupt gzip data ({exc})") from exc
-    if b"\x00" in data[:4096]:
+    # UTF-16 (Excel's "Unicode text" export) is full of NUL bytes but is text.
+    if data[:2] not in (b"\xff\xfe", b"\xfe\xff") and b"\x00" in data[:4096]:
         raise InputError(f"{name}: looks like a binary file, not a gene list")
     for encoding in ("utf-8-sig", "utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else (
         "utf-8-sig",

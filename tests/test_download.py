@@ -240,3 +240,16 @@ def test_cached_entry_paths(cache_root):
     entry = cached("X_2024")
     assert entry.text == cache_root / "libraries" / "X_2024.gmt"
     assert not entry.exists()
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [("GSEA_PLUS_TIMEOUT", "abc"), ("GSEA_PLUS_TIMEOUT", "-1"), ("GSEA_PLUS_MAX_DOWNLOAD_BYTES", "1e9x")],
+)
+def test_bad_environment_numbers_are_input_errors(server, monkeypatch, var, value, cache_root):
+    from gsea_plus.errors import InputError
+
+    monkeypatch.setenv(var, value)
+    with pytest.raises(InputError, match=var):
+        download(TINY, progress=False)
+    _assert_clean(cache_root)

@@ -79,6 +79,15 @@ def test_read_from_file_gzip_and_iterable(tmp_path):
     assert read_gene_list(latin).genes == ABC
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_with_bom_is_text(tmp_path, encoding):
+    # Excel's "Unicode text" export: UTF-16 with a byte-order mark, full of NUL bytes
+    path = tmp_path / "excel.txt"
+    bom = {"utf-16": "", "utf-16-le": "\ufeff", "utf-16-be": "\ufeff"}[encoding]
+    path.write_bytes((bom + "Gene\r\nTP53\r\nMDM2\r\nCDKN1A\r\n").encode(encoding))
+    assert read_gene_list(path).genes == ABC
+
+
 def test_read_from_stdin(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"TP53\nMDM2,CDKN1A\n")))
     assert read_gene_list("-").genes == ABC

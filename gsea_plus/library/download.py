@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from gsea_plus import __version__
-from gsea_plus.errors import LibraryError, NetworkError
+from gsea_plus.errors import InputError, LibraryError, NetworkError
 from gsea_plus.library.cache import atomic_write, cache_dir
 from gsea_plus.library.core import GeneSetLibrary, sha256_bytes
 from gsea_plus.library.gmt import parse_gmt_bytes
@@ -53,12 +53,22 @@ def enrichr_url(name: str) -> str:
     return f"{base}/geneSetLibrary?mode=text&libraryName={quote(name)}"
 
 
+def _env_number(name: str, kind: type) -> float | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        number = kind(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise InputError(f"{name} must be a positive number, not {value!r}")
+    return number
+
+
 def _timeout() -> tuple[float, float]:
-    value = os.environ.get("GSEA_PLUS_TIMEOUT")
-    if value:
-        t = float(value)
-        return (t, t)
-    return TIMEOUT
+    t = _env_number("GSEA_PLUS_TIMEOUT", float)
+    return (t, t) if t is not None else TIMEOUT
 
 
 def fetch_bytes(url: str, *, what: str, max_bytes: int | None = None, progress: bool = True) -> bytes:
@@ -71,7 +81,7 @@ def fetch_bytes(url: str, *, what: str, max_bytes: int | None = None, progress: 
     """
     import requests
 
-    cap = max_bytes or int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_BYTES))
+    cap = max_bytes or _env_number(MAX_BYTES_ENV, int) or DEFAULT_MAX_BYTES
     headers = {"User-Agent": f"gsea-plus/{__version__} (+https://pypi.org/project/gsea-plus)"}
     last: Exception | None = None
     for attempt in range(RETRIES):
