@@ -156,7 +156,9 @@ def hypergeom_logsf(k, big_k, n, big_n) -> np.ndarray:
         raise ValueError("need 0 <= K <= N and 0 <= n <= N")
     flat = [a.ravel() for a in (k, big_k, n, big_n)]
     # Identical tables get one computation: pack them into a structured key.
-    if flat[0].size > 64 and int(big_n.max()) < 1 << 16 and int(k.min()) >= 0:
+    # (k is packed too: an impossible k >= 2**16 must not wrap around)
+    fits = int(big_n.max()) < 1 << 16 and 0 <= int(k.min()) <= int(k.max()) < 1 << 16
+    if flat[0].size > 64 and fits:
         packed = (
             (flat[0].astype(np.uint64) << np.uint64(48))
             | (flat[1].astype(np.uint64) << np.uint64(32))

@@ -131,11 +131,14 @@ def test_output_suffix_picks_the_format(files):
     assert out.read_text().splitlines()[0] == HEADER
 
 
-@pytest.mark.parametrize(("suffix", "magic"), [("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF")])
+@pytest.mark.parametrize(
+    ("suffix", "magic"), [("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF")]
+)
 def test_plot(files, suffix, magic):
     tmp, gmt, genes = files
     plot = tmp / f"top.{suffix}"
-    result = invoke("enrich", genes, "-l", gmt, "--plot", plot, "--plot-kind", "bar" if suffix == "pdf" else "dot")
+    kind = "bar" if suffix == "pdf" else "dot"
+    result = invoke("enrich", genes, "-l", gmt, "--plot", plot, "--plot-kind", kind)
     assert result.exit_code == 0, result.output
     assert plot.read_bytes()[: len(magic)] == magic
 
@@ -341,7 +344,9 @@ def test_error_bad_correction(run_cli, files):
 
 def test_error_bad_plot_suffix(run_cli, files):
     tmp, gmt, genes = files
-    code, out, err = run_cli("enrich", genes, "-l", gmt, "--plot", tmp / "x.jpg", "-o", tmp / "o.tsv")
+    code, out, err = run_cli(
+        "enrich", genes, "-l", gmt, "--plot", tmp / "x.jpg", "-o", tmp / "o.tsv"
+    )
     assert_one_error_line(code, err, ".png", "x.jpg")
     assert not (tmp / "x.jpg").exists()
     assert not (tmp / "o.tsv").exists()  # a failed command writes nothing

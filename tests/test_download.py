@@ -244,7 +244,11 @@ def test_cached_entry_paths(cache_root):
 
 @pytest.mark.parametrize(
     ("var", "value"),
-    [("GSEA_PLUS_TIMEOUT", "abc"), ("GSEA_PLUS_TIMEOUT", "-1"), ("GSEA_PLUS_MAX_DOWNLOAD_BYTES", "1e9x")],
+    [
+        ("GSEA_PLUS_TIMEOUT", "abc"),
+        ("GSEA_PLUS_TIMEOUT", "-1"),
+        ("GSEA_PLUS_MAX_DOWNLOAD_BYTES", "1e9x"),
+    ],
 )
 def test_bad_environment_numbers_are_input_errors(server, monkeypatch, var, value, cache_root):
     from gsea_plus.errors import InputError

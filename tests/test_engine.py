@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import TINY_SETS, benchmark_gmts, gmt_text, requires_shared
+from conftest import TINY_SETS, benchmark_gmts, requires_shared
 from scipy.stats import fisher_exact, hypergeom
 from statsmodels.stats.multitest import multipletests
 
@@ -37,7 +37,7 @@ def check_rows(df, *, correction="fdr_bh", family=None):
     big_k = df["Term Size"].to_numpy()
     n = df["List Size"].to_numpy()
     big_n = df["Background Size"].to_numpy()
-    assert list(df["Overlap"]) == [f"{a}/{b}" for a, b in zip(k, big_k)]
+    assert list(df["Overlap"]) == [f"{a}/{b}" for a, b in zip(k, big_k, strict=True)]
     ref = hypergeom.sf(k - 1, big_n, big_k, n)
     np.testing.assert_allclose(df["P-value"], ref, rtol=1e-9)
     np.testing.assert_allclose(df["Log10 P-value"], np.log10(ref), rtol=1e-9, atol=1e-12)
@@ -53,7 +53,7 @@ def check_rows(df, *, correction="fdr_bh", family=None):
     if family is None:
         family = p
     adj = multipletests(family, method=correction)[1] if correction != "none" else family
-    lookup = dict(zip(family, adj))
+    lookup = dict(zip(family, adj, strict=True))
     np.testing.assert_allclose(df["Adjusted P-value"], [lookup[x] for x in p], rtol=1e-12)
 
 
@@ -222,7 +222,7 @@ def test_many_lists_in_blocks_equal_one_at_a_time(monkeypatch):
         np.testing.assert_allclose(together.adjusted[mine], alone.adjusted)
         # and the overlaps are right
         members = set(m.columns.tolist())
-        for t, k in zip(alone.term_idx, alone.overlap):
+        for t, k in zip(alone.term_idx, alone.overlap, strict=True):
             term_cols = set(lib.indices[lib.indptr[t] : lib.indptr[t + 1]].tolist())
             assert k == len(term_cols & members)
 

@@ -173,8 +173,9 @@ def test_mangled_through_enrich_old_and_new_symbols(tmp_path):
 @requires_shared
 def test_mangled_against_real_libraries():
     # KEGG_2016 predates the 2020 HGNC renaming (SEPT2); KEGG_2021 has SEPTIN2
-    import gsea_plus
     from conftest import BENCHMARK
+
+    import gsea_plus
 
     df = gsea_plus.enrich(
         ["2-Sep", "TP53", "MDM2"],

@@ -69,7 +69,8 @@ def test_enrich_never_imports_torch_or_dask_even_with_pandas_output(tmp_path):
     genes = tmp_path / "genes.txt"
     genes.write_text("G1\nG2\nG3\n")
     out = tmp_path / "out.parquet"
-    result = _run_probe(["enrich", str(genes), "-l", str(gmt), "-o", str(out), "--plot", str(tmp_path / "p.png")])
+    plot = tmp_path / "p.png"
+    result = _run_probe(["enrich", str(genes), "-l", str(gmt), "-o", str(out), "--plot", str(plot)])
     assert result["code"] == 0
     assert out.read_bytes()[:4] == b"PAR1"
     assert not {"torch", "dask", "distributed"} & set(result["loaded"])
@@ -77,7 +78,11 @@ def test_enrich_never_imports_torch_or_dask_even_with_pandas_output(tmp_path):
 
 def test_import_gsea_plus_is_cheap():
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys, gsea_plus; print(sorted({m.split('.')[0] for m in sys.modules}))"],
+        [
+            sys.executable,
+            "-c",
+            "import sys, gsea_plus; print(sorted({m.split('.')[0] for m in sys.modules}))",
+        ],
         capture_output=True, text=True, env=subprocess_env(), timeout=60,
     )
     assert proc.returncode == 0, proc.stderr

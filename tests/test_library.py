@@ -142,7 +142,7 @@ def test_restrict_keeps_terms_and_shrinks_them():
     sub = lib.restrict(["G1", "G2", "G9", "NOT_THERE"])
     assert sub.terms.tolist() == lib.terms.tolist()
     assert sub.genes.tolist() == ["G1", "G2", "G9"]
-    assert dict(zip(sub.terms.tolist(), sub.term_sizes.tolist())) == {
+    assert dict(zip(sub.terms.tolist(), sub.term_sizes.tolist(), strict=True)) == {
         "T_alpha": 2,
         "T_beta": 0,
         "T_gamma": 1,
@@ -157,10 +157,11 @@ def test_several_libraries_library_column(tmp_path):
     a = tmp_path / "lib_a.gmt"
     a.write_text(gmt_text({"A1": ["TP53", "MDM2", "X1"], "A2": ["EGFR", "X2"]}))
     b = tmp_path / "lib_b.gmt.gz"
-    b.write_bytes(gzip.compress(gmt_text({"B1": ["TP53", "Y1"], "B2": ["MDM2", "EGFR", "Y2"]}).encode()))
+    b_sets = {"B1": ["TP53", "Y1"], "B2": ["MDM2", "EGFR", "Y2"]}
+    b.write_bytes(gzip.compress(gmt_text(b_sets).encode()))
     df = gsea_plus.enrich(["TP53", "MDM2", "EGFR"], library=[str(a), str(b)])
     assert set(df["Library"]) == {"lib_a", "lib_b"}
-    assert dict(zip(df["Term"], df["Library"])) == {
+    assert dict(zip(df["Term"], df["Library"], strict=True)) == {
         "A1": "lib_a",
         "A2": "lib_a",
         "B1": "lib_b",

@@ -43,7 +43,7 @@ def tables(draw, max_n: int = 60000):
 
 
 def _check_against_scipy(rows):
-    k, big_k, n, big_n = (np.array(c, dtype=np.int64) for c in zip(*rows))
+    k, big_k, n, big_n = (np.array(c, dtype=np.int64) for c in zip(*rows, strict=True))
     got = np.exp(hypergeom_logsf(k, big_k, n, big_n))
     ref = hypergeom.sf(k - 1, big_n, big_k, n)
     ok = ref > 1e-300  # below that scipy itself underflows; see the exact tests
@@ -131,6 +131,14 @@ def test_logsf_edges_and_shapes():
         hypergeom_logsf(1, 20, 5, 10)  # K > N
     with pytest.raises(ValueError):
         hypergeom_logsf(1, 5, 20, 10)  # n > N
+
+
+def test_logsf_impossible_overlaps_in_a_large_batch():
+    # more than 64 tables take the packed path; an impossible k must stay impossible
+    k = np.array([65537, 70000, 5, 11] * 20)
+    out = hypergeom_logsf(k, 10, 10, 100)
+    assert np.all(out[k > 10] == -np.inf)
+    assert np.allclose(np.exp(out[k == 5]), hypergeom.sf(4, 100, 10, 10), rtol=RTOL)
 
 
 def test_logsf_duplicate_tables_computed_once_are_still_right():
