@@ -33,19 +33,27 @@ def test_local_cluster_matches_local_engine():
 
     sets, lists = _random_batch()
     lib = gsea_plus.load_library(sets, name="random")
-    local = gsea_plus.enrich_many(lists, library=lib, chunk_size=8, top=25)
+    local = gsea_plus.enrich_many(lists, library=lib, chunk_size=4, top=25)
     with distributed.LocalCluster(
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
         host="127.0.0.1",
     ) as cluster, distributed.Client(cluster) as client:
+        scatters = []
+        real_scatter = client.scatter
+
+        def spy(data, **kwargs):
+            scatters.append(kwargs)
+            return real_scatter(data, **kwargs)
+
+        client.scatter = spy
         engine = DaskEngine(client=client)
-        remote = gsea_plus.enrich_many(lists, library=lib, chunk_size=8, top=25, engine=engine)
-        # The library went to both workers once, as one scattered object.
-        workers_with_data = {w for ws in client.who_has().values() for w in ws}
-        assert len(workers_with_data) == 2
-        # Both workers scored chunks.
-        busy = client.run(lambda dask_worker: len(dask_worker.state.log) > 0)
-        assert all(busy.values())
+        with distributed.get_task_stream(client) as stream:
+            remote = gsea_plus.enrich_many(
+                lists, library=lib, chunk_size=4, top=25, engine=engine
+            )
+        # The prepared library went out once, broadcast; chunks ran on both workers.
+        assert scatters == [{"broadcast": True}]
+        assert len({t["worker"] for t in stream.data}) == 2
     pd.testing.assert_frame_equal(local, remote, check_exact=True)
     assert len(local) > 500 and "empty" not in set(local["List"])
 
