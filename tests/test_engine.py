@@ -8,6 +8,8 @@ import zlib
 import numpy as np
 import pytest
 from conftest import TINY_SETS, benchmark_gmts, requires_shared
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import fisher_exact, hypergeom
 from statsmodels.stats.multitest import multipletests
 
@@ -305,3 +307,67 @@ def test_strong_list_gives_tiny_finite_log_p():
     exact = -(math.log10(math.comb(big_n, n)))
     assert k == top["Overlap Size"] and big_k == top["Term Size"] and n == top["List Size"]
     assert top["Log10 P-value"] == pytest.approx(exact, abs=1e-7)
+
+
+# --------------------------------------------------------------------------- against a naive model
+
+_symbols = st.sampled_from([f"G{i}" for i in range(40)])
+
+
+@st.composite
+def scenarios(draw):
+    sets = draw(
+        st.dictionaries(
+            st.sampled_from([f"T{i}" for i in range(25)]),
+            st.sets(_symbols, min_size=1, max_size=15),
+            min_size=1,
+            max_size=12,
+        )
+    )
+    universe = set().union(*sets.values())
+    gene = st.one_of(st.sampled_from(sorted(universe)), _symbols)
+    genes = draw(st.lists(gene, min_size=1, max_size=20))
+    kind = draw(st.sampled_from(["library", "size", "genes"]))
+    if kind == "size":
+        background = draw(st.integers(max(40, len(set(genes))), 500))
+    elif kind == "genes":
+        background = sorted(draw(st.sets(_symbols, min_size=15, max_size=40)) | {genes[0]})
+    else:
+        background = None
+    min_size = draw(st.integers(1, 4))
+    return sets, genes, background, min_size
+
+
+@settings(max_examples=30, deadline=None)
+@given(scenarios())
+def test_engine_equals_a_naive_set_computation(scenario):
+    sets, genes, background, min_size = scenario
+    lib = GeneSetLibrary.from_gene_sets("naive", {t: sorted(g) for t, g in sets.items()})
+    universe = set().union(*sets.values())
+    unique = set(genes)
+    if background is None:
+        big_n, listed, terms = len(universe), unique & universe, sets
+    elif isinstance(background, int):
+        big_n, listed, terms = background, unique, sets
+    else:
+        bg = set(background)
+        big_n, listed = len(bg), unique & bg
+        terms = {t: g & bg for t, g in sets.items()}
+    expected = {}
+    for t, g in terms.items():
+        k = len(g & listed)
+        if k >= 1 and len(g) >= min_size:
+            expected[t] = (k, len(g))
+    if not listed & set().union(*terms.values()):
+        with pytest.raises(InputError):
+            enrich(genes, library=lib, background=background, min_size=min_size)
+        return
+    df = enrich(genes, library=lib, background=background, min_size=min_size)
+    got = {r["Term"]: (r["Overlap Size"], r["Term Size"]) for r in df.to_dict("records")}
+    assert got == expected
+    assert set(df["List Size"]) <= {len(listed)}
+    assert set(df["Background Size"]) <= {big_n}
+    for r in df.to_dict("records"):
+        assert set(r["Genes"].split(";")) == terms[r["Term"]] & listed
+    if len(df):
+        check_rows(df)
