@@ -9,9 +9,17 @@ import sys
 
 import pytest
 from conftest import gmt_text, requires_shared
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gsea_plus.errors import InputError
-from gsea_plus.genes import GeneList, parse_gene_text, read_gene_list, resolve_mangled
+from gsea_plus.genes import (
+    HEADER_WORDS,
+    GeneList,
+    parse_gene_text,
+    read_gene_list,
+    resolve_mangled,
+)
 
 ABC = ["TP53", "MDM2", "CDKN1A"]
 
@@ -224,3 +232,24 @@ def test_symbol_mapper_from_hgnc(tmp_path):
     assert mapper.normalize("p53") == "TP53"
     assert mapper.normalize("LFS1") == "LFS1"  # ambiguous alias: left alone
     assert mapper.normalize_many(["TP53", "unknown"]) == ["TP53", "UNKNOWN"]
+
+
+_symbol = st.from_regex(r"[A-Z][A-Z0-9]{0,6}(-[A-Z0-9]{1,3})?", fullmatch=True).filter(
+    lambda s: s not in HEADER_WORDS | {"INF", "NAN"} and resolve_mangled(s) is None
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    genes=st.lists(_symbol, min_size=1, max_size=30),
+    sep=st.sampled_from(["\n", "\r\n", ",", "\t", " ", "; ", "  \t"]),
+    lower=st.lists(st.booleans(), min_size=30, max_size=30),
+    header=st.sampled_from(["", "gene\n", "Symbol\r\n", "# comment\n"]),
+    bom=st.booleans(),
+)
+def test_parse_roundtrip_property(genes, sep, lower, header, bom):
+    cased = [g.lower() if low else g for g, low in zip(genes, lower[: len(genes)], strict=True)]
+    text = ("\ufeff" if bom else "") + header + sep.join(cased) + "\n"
+    parsed = parse_gene_text(text)
+    assert parsed.genes == list(dict.fromkeys(genes))
+    assert parsed.duplicates == sorted({g for g in genes if genes.count(g) > 1})
