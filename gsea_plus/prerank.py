@@ -133,8 +133,10 @@ def read_signature(source: str | os.PathLike | Mapping[str, float] | Iterable) -
     if not rows:
         raise InputError(f"{name}: the signature is empty")
     first = rows[0][1]
-    if len(first) < 2 or not _is_number(first[-1]) or (
-        _is_number(first[0]) and len(rows) > 1 and not _is_number(rows[1][1][0])
+    if (
+        len(first) < 2
+        or not _is_number(first[-1])
+        or (_is_number(first[0]) and len(rows) > 1 and not _is_number(rows[1][1][0]))
     ):
         rows = rows[1:]
     pairs = []
@@ -362,7 +364,9 @@ def prerank(
             )
         es, peak = enrichment_scores(sig, sets, weight=weight)
         sizes = np.array([len(s) for s in sets])
-        null = fit_null(sig, sizes, permutations=permutations, anchors=anchors, weight=weight, seed=seed)
+        null = fit_null(
+            sig, sizes, permutations=permutations, anchors=anchors, weight=weight, seed=seed
+        )
         par = null.params(sizes)
         positive = es >= 0
         shape = np.where(positive, par["pos_shape"], par["neg_shape"])

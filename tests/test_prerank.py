@@ -53,7 +53,7 @@ def test_es_and_leading_edge_match_direct_running_sum():
     sets.append(np.array([0, 1, 2, 3]))  # strongly positive
     sets.append(np.arange(len(sig) - 5, len(sig)))  # strongly negative
     es, peak = enrichment_scores(sig, sets)
-    for s, e, pk in zip(sets, es, peak):
+    for s, e, pk in zip(sets, es, peak, strict=True):
         ref, edge = naive_es(sig.scores, s)
         assert e == pytest.approx(ref, abs=1e-12)
         s_sorted = np.sort(s)
@@ -77,7 +77,12 @@ def test_gamma_null_p_values_agree_with_permutation_p():
     sig = random_signature(n=1000, seed=5)
     rng = np.random.default_rng(7)
     size = 25
-    member = np.concatenate([rng.choice(150, size=10, replace=False), rng.choice(np.arange(150, 1000), size=15, replace=False)])
+    member = np.concatenate(
+        [
+            rng.choice(150, size=10, replace=False),
+            rng.choice(np.arange(150, 1000), size=15, replace=False),
+        ]
+    )
     (es,), _ = enrichment_scores(sig, [member])
     null = fit_null(sig, np.array([size]), permutations=3000, anchors=1, seed=11)
     from scipy.special import gammaincc
@@ -96,7 +101,10 @@ def test_gamma_null_p_values_agree_with_permutation_p():
 def test_prerank_null_is_calibrated_on_random_terms():
     sig = random_signature(n=2000, seed=9)
     rng = np.random.default_rng(2)
-    lib = {f"T{i}": [f"G{j}" for j in rng.choice(2000, size=int(rng.integers(10, 80)), replace=False)] for i in range(300)}
+    lib = {
+        f"T{i}": [f"G{j}" for j in rng.choice(2000, size=int(rng.integers(10, 80)), replace=False)]
+        for i in range(300)
+    }
     df = prerank(sig, lib, permutations=1000, seed=4)
     frac = float((df["P-value"] < 0.05).mean())
     assert 0.01 <= frac <= 0.10
@@ -129,7 +137,11 @@ def test_read_signature_formats(tmp_path):
     p = tmp_path / "sig.csv"
     p.write_text("0,1\nTP53,2.5\nmdm2,-1.0\nTP53,-3.0\nATM,0.5\n")
     sig = read_signature(p)
-    assert dict(zip(sig.genes.tolist(), sig.scores.tolist())) == {"TP53": -3.0, "MDM2": -1.0, "ATM": 0.5}
+    assert dict(zip(sig.genes.tolist(), sig.scores.tolist(), strict=True)) == {
+        "TP53": -3.0,
+        "MDM2": -1.0,
+        "ATM": 0.5,
+    }
     assert np.all(np.diff(sig.scores) <= 0)
     t = tmp_path / "sig.tsv"
     t.write_text("\ufeffgene\tscore\r\nA\t1\r\nB\t2\r\n# comment\r\n")
@@ -146,7 +158,9 @@ def test_read_signature_formats(tmp_path):
 
 @pytest.mark.skipif(not SIGNATURE.is_file(), reason="needs ../shared/data/signatures (absent)")
 def test_real_signature_against_hallmark():
-    df = prerank(SIGNATURE, str(SHARED / "benchmark" / "MSigDB_Hallmark_2020.gmt"), permutations=1000)
+    df = prerank(
+        SIGNATURE, str(SHARED / "benchmark" / "MSigDB_Hallmark_2020.gmt"), permutations=1000
+    )
     assert len(df) == 50
     # Ageing muscle: extracellular matrix / EMT goes up, oxidative phosphorylation down.
     emt = df[df["Term"] == "Epithelial Mesenchymal Transition"].iloc[0]
@@ -165,10 +179,32 @@ def test_prerank_cli_tsv_and_plot(tmp_path, monkeypatch):
     png = tmp_path / "rs.png"
     gmt = str(SHARED / "benchmark" / "MSigDB_Hallmark_2020.gmt")
     res = CliRunner().invoke(
-        app, ["prerank", str(SIGNATURE), "-l", gmt, "--permutations", "500", "--plot", str(png), "-f", "tsv"]
+        app,
+        [
+            "prerank",
+            str(SIGNATURE),
+            "-l",
+            gmt,
+            "--permutations",
+            "500",
+            "--plot",
+            str(png),
+            "-f",
+            "tsv",
+        ],
     )
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
-    assert lines[0].split("\t") == ["Term", "ES", "NES", "P-value", "FDR", "Size", "Leading Edge Size", "Leading Edge", "Library"]
+    assert lines[0].split("\t") == [
+        "Term",
+        "ES",
+        "NES",
+        "P-value",
+        "FDR",
+        "Size",
+        "Leading Edge Size",
+        "Leading Edge",
+        "Library",
+    ]
     assert len(lines) == 51
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -13,18 +13,41 @@ from gsea_plus.cli.enrich import LIBRARY_HELP
 
 @app.command("prerank")
 def prerank_cmd(
-    signature: str = typer.Argument(..., help="Ranked signature: two columns, gene and score (tab, comma or space separated), or - for stdin."),
+    signature: str = typer.Argument(
+        ...,
+        help="Ranked signature: two columns, gene and score (tab, comma or space "
+        "separated), or - for stdin.",
+    ),
     library: list[str] = typer.Option(["KEGG"], "--library", "-l", help=LIBRARY_HELP),
-    min_size: int = typer.Option(5, "--min-size", help="Smallest number of term genes in the signature."),
-    max_size: int = typer.Option(1000, "--max-size", help="Largest number of term genes in the signature."),
-    permutations: int = typer.Option(2000, "--permutations", help="Random sets per anchor size for the null.", min=100),
+    min_size: int = typer.Option(
+        5, "--min-size", help="Smallest number of term genes in the signature."
+    ),
+    max_size: int = typer.Option(
+        1000, "--max-size", help="Largest number of term genes in the signature."
+    ),
+    permutations: int = typer.Option(
+        2000, "--permutations", help="Random sets per anchor size for the null.", min=100
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the null's random sets."),
-    weight: float = typer.Option(1.0, "--weight", help="Exponent on |score| in the running sum (1 = GSEA preranked, 0 = unweighted).", min=0.0),
+    weight: float = typer.Option(
+        1.0,
+        "--weight",
+        help="Exponent on |score| in the running sum (1 = GSEA preranked, 0 = unweighted).",
+        min=0.0,
+    ),
     top: int = typer.Option(20, "--top", "-n", help="Rows shown in the terminal table.", min=1),
-    fmt: Format = typer.Option(Format.auto, "--format", "-f", help="auto, table, tsv, csv, json, jsonl, parquet."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the full table to this file."),
-    plot: Path | None = typer.Option(None, "--plot", help="Draw the running-sum plot of a term (.png, .svg, .pdf)."),
-    plot_term: str | None = typer.Option(None, "--plot-term", help="Term to plot (default: the top row)."),
+    fmt: Format = typer.Option(
+        Format.auto, "--format", "-f", help="auto, table, tsv, csv, json, jsonl, parquet."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the full table to this file."
+    ),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Draw the running-sum plot of a term (.png, .svg, .pdf)."
+    ),
+    plot_term: str | None = typer.Option(
+        None, "--plot-term", help="Term to plot (default: the top row)."
+    ),
     offline: bool = typer.Option(False, "--offline", help="Never use the network."),
 ) -> None:
     """Preranked enrichment (GSEA running sum) of a ranked signature.
@@ -39,8 +62,14 @@ def prerank_cmd(
 
     sig = read_signature(signature)
     result = prerank(
-        sig, library=list(library), min_size=min_size, max_size=max_size,
-        permutations=permutations, weight=weight, seed=seed, offline=offline,
+        sig,
+        library=list(library),
+        min_size=min_size,
+        max_size=max_size,
+        permutations=permutations,
+        weight=weight,
+        seed=seed,
+        offline=offline,
     )
     chosen = resolve_format(fmt, output)
     if output is not None:
@@ -59,13 +88,25 @@ def prerank_cmd(
 
         table = Table(header_style="bold")
         for col in ("#", "Term", "ES", "NES", "P-value", "FDR", "Size", "Leading edge"):
-            table.add_column(col, justify="right" if col not in ("Term", "Leading edge") else "left",
-                             overflow="fold", max_width=48 if col == "Term" else None)
+            table.add_column(
+                col,
+                justify="right" if col not in ("Term", "Leading edge") else "left",
+                overflow="fold",
+                max_width=48 if col == "Term" else None,
+            )
         for i, r in enumerate(result.head(top).itertuples(index=False), start=1):
             edge = r[7].split(";")
             shown = ", ".join(edge[:6]) + (f" +{len(edge) - 6}" if len(edge) > 6 else "")
-            table.add_row(str(i), escape(r[0]), f"{r[1]:.3f}", f"{r[2]:.2f}", f"{r[3]:.2e}",
-                          f"{r[4]:.2e}", str(r[5]), escape(shown))
+            table.add_row(
+                str(i),
+                escape(r[0]),
+                f"{r[1]:.3f}",
+                f"{r[2]:.2f}",
+                f"{r[3]:.2e}",
+                f"{r[4]:.2e}",
+                str(r[5]),
+                escape(shown),
+            )
         console = out_console()
         console.print(table)
         console.print(summary)

@@ -1,0 +1,327 @@
+"""Model-based enrichment: augmented lists and model-ranked terms, with calibrated p-values.
+
+A gene scorer (the bundled gene set foundation model, or any
+:class:`gsea_plus.model.scorers.GeneScorer`) scores every vocabulary gene for a list.
+Two ways to use it for enrichment:
+
+``augment``
+    add the top-N predicted genes (not in the list, within the background) and count
+    overlaps on the augmented list, keeping the input and predicted overlaps apart.
+``model`` statistics
+    per term, a statistic of the model's view of the list: the mean score percentile
+    of the term's genes (``signature``), or the cosine between the model encodings of
+    the list and of the term (``embedding``).
+
+An augmented list is not an independent sample: predicted genes are coherent with each
+other, so a plain Fisher p-value on it is not valid (random lists come out
+"significant"). Every model-based statistic here is therefore calibrated against a
+**size-matched null**: ``null_lists`` random lists of the same size drawn from the
+background go through exactly the same pipeline (scoring, augmentation, statistic), and
+each term's observed statistic is turned into a z-score with that term's null mean and
+standard deviation; the p-value is the normal upper tail of z. The null depends only on
+the list size, so it is computed once per size and cached.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gsea_plus.engine import ListMatch, PreparedLibrary, count_overlaps, match_lists
+from gsea_plus.genes import GeneList
+from gsea_plus.stats import hypergeom_logsf
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ModelView", "model_statistics", "term_null"]
+
+
+@dataclass
+class ModelView:
+    """A prepared library seen through a scorer's vocabulary.
+
+    Attributes
+    ----------
+    prepared
+        The library with its background.
+    scorer
+        The gene scorer.
+    lib_to_vocab
+        For each library gene, its vocabulary index, or -1.
+    allowed
+        Vocabulary genes that may be added by augmentation (in the background).
+    coverage
+        Fraction of the library's genes that the model knows.
+    """
+
+    prepared: PreparedLibrary
+    scorer: object
+    lib_to_vocab: np.ndarray
+    allowed: np.ndarray
+    coverage: float
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def build(cls, prepared: PreparedLibrary, scorer) -> ModelView:
+        """Map the library's genes onto the scorer's vocabulary."""
+        vocab_index = {g: i for i, g in enumerate(np.asarray(scorer.vocab).tolist())}
+        lib_genes = prepared.library.genes.tolist()
+        lib_to_vocab = np.array([vocab_index.get(g, -1) for g in lib_genes], dtype=np.int64)
+        coverage = float(np.mean(lib_to_vocab >= 0)) if len(lib_genes) else 0.0
+        allowed = np.zeros(len(vocab_index), dtype=bool)
+        if prepared.background_genes is not None:
+            for g in prepared.background_genes:
+                j = vocab_index.get(g)
+                if j is not None:
+                    allowed[j] = True
+        elif prepared.kind == "library":
+            allowed[lib_to_vocab[lib_to_vocab >= 0]] = True
+        else:  # a fixed-size background: any gene the model knows may be added
+            allowed[:] = True
+        if coverage < 0.5:
+            log.warning(
+                "only %.0f%% of %s's genes are in the model's vocabulary: "
+                "model-based results cover the rest poorly",
+                100 * coverage,
+                prepared.library.name,
+            )
+        return cls(prepared, scorer, lib_to_vocab, allowed, coverage)
+
+    @property
+    def vocab_to_lib(self) -> np.ndarray:
+        """For each vocabulary gene, its library gene index, or -1."""
+        cached = self._cache.get("vocab_to_lib")
+        if cached is None:
+            cached = np.full(len(self.allowed), -1, dtype=np.int64)
+            known = np.flatnonzero(self.lib_to_vocab >= 0)
+            cached[self.lib_to_vocab[known]] = known
+            self._cache["vocab_to_lib"] = cached
+        return cached
+
+    def term_vocab_matrix(self):
+        """Sparse (vocabulary x terms) membership, library genes outside the vocabulary dropped."""
+        cached = self._cache.get("term_vocab")
+        if cached is None:
+            import scipy.sparse as sp
+
+            lib = self.prepared.library
+            rows = np.repeat(np.arange(len(lib.terms)), lib.term_sizes)
+            cols = self.lib_to_vocab[lib.indices]
+            keep = cols >= 0
+            cached = sp.csr_matrix(
+                (np.ones(int(keep.sum()), dtype=np.float64), (cols[keep], rows[keep])),
+                shape=(len(self.allowed), len(lib.terms)),
+            )
+            self._cache["term_vocab"] = cached
+        return cached
+
+    def term_encodings(self) -> np.ndarray:
+        """Unit-length model encodings of every term (computed once)."""
+        cached = self._cache.get("term_enc")
+        if cached is None:
+            lib = self.prepared.library
+            enc = np.asarray(
+                self.scorer.encode([lib.term_genes(i) for i in range(len(lib.terms))]),
+                dtype=np.float64,
+            )
+            cached = enc / np.maximum(np.linalg.norm(enc, axis=1, keepdims=True), 1e-12)
+            self._cache["term_enc"] = cached
+        return cached
+
+
+def _vocab_ids(view: ModelView, matches: Sequence[ListMatch]) -> list[np.ndarray]:
+    out = []
+    for m in matches:
+        v = view.lib_to_vocab[m.columns]
+        out.append(v[v >= 0])
+    return out
+
+
+def _scores(view: ModelView, matches: Sequence[ListMatch], genes: Sequence[Sequence[str]]):
+    if hasattr(view.scorer, "score_ids"):
+        # Library genes outside the vocabulary cannot inform the model anyway.
+        return np.asarray(view.scorer.score_ids(_vocab_ids(view, matches)), dtype=np.float64)
+    return np.asarray(view.scorer.score(list(genes)), dtype=np.float64)
+
+
+def predicted_genes(
+    view: ModelView, scores: np.ndarray, matches: Sequence[ListMatch], n_add: int
+) -> list[np.ndarray]:
+    """Top ``n_add`` vocabulary genes per list, not in the list, within the background.
+
+    Returns library gene indices (genes the library does not hold count against ``n_add``
+    only when the background is not the library).
+    """
+    out = []
+    ids = _vocab_ids(view, matches)
+    for row, own in zip(scores, ids, strict=True):
+        s = np.where(view.allowed, row, -np.inf)
+        s[own] = -np.inf
+        k = min(n_add, int(np.isfinite(s).sum()))
+        if k <= 0:
+            out.append(np.zeros(0, dtype=np.int64))
+            continue
+        top = np.argpartition(-s, k - 1)[:k]
+        top = top[np.argsort(-s[top], kind="stable")]
+        out.append(top)
+    return out
+
+
+def augment_matches(
+    view: ModelView, matches: Sequence[ListMatch], predicted: Sequence[np.ndarray]
+) -> list[ListMatch]:
+    """Lists with their predicted genes added (library columns; n grows by the additions)."""
+    v2l = view.vocab_to_lib
+    out = []
+    for m, top in zip(matches, predicted, strict=True):
+        cols = v2l[top]
+        in_lib = cols[cols >= 0]
+        extra = len(top) - len(in_lib) if view.prepared.kind != "library" else 0
+        out.append(
+            ListMatch(
+                name=m.name,
+                genes=m.genes,
+                columns=np.union1d(m.columns, in_lib),
+                size=m.size + len(in_lib) + extra,
+                unrecognized=m.unrecognized,
+                outside_library=m.outside_library,
+            )
+        )
+    return out
+
+
+def _dense_overlaps(prepared: PreparedLibrary, matches: Sequence[ListMatch]) -> np.ndarray:
+    li, ti, k = count_overlaps(prepared, matches)
+    out = np.zeros((len(matches), len(prepared.library.terms)), dtype=np.int64)
+    out[li, ti] = k
+    return out
+
+
+STATISTICS = ("signature", "topsig", "embedding", "augment")
+
+
+def model_statistics(
+    view: ModelView,
+    matches: Sequence[ListMatch],
+    *,
+    statistic: str,
+    n_add: int = 50,
+) -> np.ndarray:
+    """The per-term statistic (lists x terms) of ``statistic`` for each list.
+
+    ``signature``: mean percentile (0-1) of the model's scores over the term's genes that
+    are not in the list. ``embedding``: cosine between the model encodings of the list
+    and the term. ``augment``: -log10 Fisher p of the list augmented with the top
+    ``n_add`` predicted genes.
+    """
+    prepared = view.prepared
+    genes = [prepared.library.genes[m.columns].tolist() for m in matches]
+    if statistic == "embedding":
+        enc = np.asarray(view.scorer.encode(genes), dtype=np.float64)
+        enc /= np.maximum(np.linalg.norm(enc, axis=1, keepdims=True), 1e-12)
+        return enc @ view.term_encodings().T
+    scores = _scores(view, matches, genes)
+    if statistic in ("signature", "topsig"):
+        order = np.argsort(np.argsort(scores, axis=1, kind="stable"), axis=1, kind="stable")
+        pct = (order + 0.5) / scores.shape[1]
+        if statistic == "topsig":
+            # a soft "in the top n_add" weight: ~1 for the top predictions, ~0 below
+            pct = np.exp(-(1.0 - pct) * scores.shape[1] / max(n_add, 1))
+        for row, own in zip(pct, _vocab_ids(view, matches), strict=True):
+            row[own] = 0.0
+        m = view.term_vocab_matrix()
+        total = np.asarray((m.T @ pct.T).T)
+        sizes = np.asarray(m.sum(axis=0)).ravel()
+        inside = np.zeros_like(total)
+        for i, own in enumerate(_vocab_ids(view, matches)):
+            if len(own):
+                inside[i] = np.asarray(m[own].sum(axis=0)).ravel()
+        counts = sizes[None, :] - inside
+        return np.where(counts > 0, total / np.maximum(counts, 1), 0.0)
+    if statistic == "augment":
+        aug = augment_matches(view, matches, predicted_genes(view, scores, matches, n_add))
+        k = _dense_overlaps(prepared, aug)
+        big_k = prepared.term_sizes[None, :]
+        n = np.array([m.size for m in aug], dtype=np.int64)[:, None]
+        logp = hypergeom_logsf(
+            k,
+            np.broadcast_to(big_k, k.shape),
+            np.broadcast_to(n, k.shape),
+            prepared.background_size,
+        )
+        return -logp / np.log(10.0)
+    raise ValueError(f"unknown statistic {statistic!r}; choose from {', '.join(STATISTICS)}")
+
+
+@dataclass
+class TermNull:
+    """Per-term null mean and standard deviation of a statistic, for one list size."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    n_lists: int
+    pooled: np.ndarray  # sorted z-scores of the null lists, pooled over terms
+
+    def z(self, observed: np.ndarray) -> np.ndarray:
+        """Per-term standardized statistic."""
+        return (observed - self.mean) / self.sd
+
+    def pooled_p(self, observed: np.ndarray) -> np.ndarray:
+        """Upper-tail p of each z against the pooled null z distribution."""
+        z = self.z(observed)
+        above = len(self.pooled) - np.searchsorted(self.pooled, z, side="left")
+        return (1.0 + above) / (1.0 + len(self.pooled))
+
+
+def random_matches(prepared: PreparedLibrary, size: int, count: int, seed: int) -> list[ListMatch]:
+    """``count`` random lists of ``size`` genes drawn from the background."""
+    rng = np.random.default_rng(seed)
+    pool = (
+        sorted(prepared.background_genes)
+        if prepared.background_genes is not None
+        else prepared.library.genes.tolist()
+    )
+    size = min(size, len(pool))
+    lists = [
+        GeneList([pool[j] for j in rng.choice(len(pool), size, replace=False)])
+        for _ in range(count)
+    ]
+    return match_lists(prepared, lists)
+
+
+def term_null(
+    view: ModelView,
+    size: int,
+    *,
+    statistic: str,
+    n_add: int = 50,
+    null_lists: int = 200,
+    seed: int = 0,
+    chunk: int = 100,
+) -> TermNull:
+    """The size-matched null of ``statistic`` (cached per size and settings)."""
+    key = ("null", statistic, size, n_add, null_lists, seed)
+    cached = view._cache.get(key)
+    if cached is not None:
+        return cached
+    matches = random_matches(view.prepared, size, null_lists, seed + 7919 * size)
+    parts = [
+        model_statistics(view, matches[i : i + chunk], statistic=statistic, n_add=n_add)
+        for i in range(0, len(matches), chunk)
+    ]
+    stats = np.vstack(parts)
+    mean = stats.mean(axis=0)
+    sd = stats.std(axis=0, ddof=1)
+    # A statistic that never moved in the null (e.g. a term no random list reaches)
+    # gets the smallest spread seen among terms, so it cannot produce infinite z.
+    positive = sd[sd > 0]
+    floor = float(np.quantile(positive, 0.05)) if positive.size else 1.0
+    sd = np.maximum(sd, floor)
+    mask = view.prepared.term_mask
+    pooled = np.sort(((stats - mean) / sd)[:, mask].ravel())
+    result = TermNull(mean, sd, null_lists, pooled)
+    view._cache[key] = result
+    return result
