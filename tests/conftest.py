@@ -22,15 +22,30 @@ import pytest
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 BENCHMARK = SHARED / "benchmark"
 
-requires_shared = pytest.mark.skipif(
-    not BENCHMARK.is_dir() or not any(BENCHMARK.glob("*.gmt")),
-    reason=f"shared reference data not found at {BENCHMARK} (the 'shared' folder beside the repo)",
-)
+HAVE_SHARED = BENCHMARK.is_dir() and any(BENCHMARK.glob("*.gmt"))
+#: Mark for tests that read ../shared/data: skipped with a reason when it is absent, and
+#: selectable with ``-m shared_data`` / ``-m "not shared_data"``.
+requires_shared = pytest.mark.shared_data
 
 
-def benchmark_gmts() -> list[Path]:
-    """The benchmark GMT files (empty when the shared data is absent)."""
-    return sorted(BENCHMARK.glob("*.gmt")) if BENCHMARK.is_dir() else []
+def pytest_collection_modifyitems(config, items):
+    if HAVE_SHARED:
+        return
+    skip = pytest.mark.skip(
+        reason=f"shared reference data not found at {BENCHMARK} "
+        "(the 'shared' folder beside the repository)"
+    )
+    for item in items:
+        if "shared_data" in item.keywords:
+            item.add_marker(skip)
+
+
+def benchmark_gmts() -> list:
+    """The benchmark GMT files, for parametrize (one skipped placeholder when absent)."""
+    if HAVE_SHARED:
+        return sorted(BENCHMARK.glob("*.gmt"))
+    reason = f"shared reference data not found at {BENCHMARK}"
+    return [pytest.param(None, id="no-shared-data", marks=pytest.mark.skip(reason=reason))]
 
 
 #: The console script installed next to the interpreter that runs the tests.

@@ -312,6 +312,7 @@ def test_error_network_down(run_cli, files, monkeypatch, closed_port, cache_root
 )
 def test_error_http_and_truncated(run_cli, files, enrichr, cache_root, fault, needle):
     tmp, _, genes = files
+    enrichr.extra["KEGG_2021_Human"] = gmt_text(TINY_SETS).encode()  # no shared data needed
     enrichr.faults["KEGG_2021_Human"] = [fault]
     code, out, err = run_cli("enrich", genes, "-l", "KEGG", "-o", tmp / "o.tsv")
     assert_one_error_line(code, err, needle)
