@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,10 @@ __all__ = [
     "auroc",
     "average_precision",
     "evaluate_tasks",
+    "load_sets",
+    "normalize_sets",
     "paper_tasks",
+    "run_evaluation",
     "summarize",
     "time_split_tasks",
 ]
@@ -122,7 +126,7 @@ def paper_tasks(
 
 
 _GO_ID = re.compile(r"\((GO:\d+)\)")
-_KEGG_SUFFIX = re.compile(r"_(homo sapiens|mus musculus)_\w+$", re.I)
+_KEGG_SUFFIX = re.compile(r"[_ ](homo sapiens|mus musculus)[_ ]\w+$", re.I)
 
 
 def term_key(term: str) -> str:
@@ -200,3 +204,114 @@ def summarize(per_task: pd.DataFrame, method: str) -> pd.DataFrame:
     out = out.reset_index()
     out.insert(1, "method", method)
     return out
+
+
+def load_sets(spec: str | Path) -> tuple[str, list[GeneSet]]:
+    """A library's name and sets, from a GMT path or a library name (``load_library``)."""
+    path = Path(spec)
+    if path.exists():
+        from gsea_plus.library.gmt import read_gmt
+
+        name = path.name
+        for suffix in (".gz", ".gmt", ".txt"):
+            name = name[: -len(suffix)] if name.endswith(suffix) else name
+        return name, read_gmt(path)
+    from gsea_plus.library import load_library  # resolved lazily: the catalog is optional
+
+    lib = load_library(str(spec))
+    return lib.name, lib.gene_sets()
+
+
+def normalize_sets(sets: Sequence[GeneSet], mapper) -> list[GeneSet]:
+    """Map every gene through a :class:`~gsea_plus.genes.SymbolMapper` (or keep as is)."""
+    if mapper is None:
+        return list(sets)
+    return [
+        GeneSet(s.term, s.description, tuple(dict.fromkeys(mapper.normalize(g) for g in s.genes)))
+        for s in sets
+    ]
+
+
+def run_evaluation(
+    model: GeneScorer,
+    libraries: dict[str, Sequence[GeneSet]],
+    *,
+    corpus: Sequence[Sequence[str]] | None = None,
+    time_splits: dict[str, tuple[Sequence[GeneSet], Sequence[GeneSet]]] | None = None,
+    repeats: int = 5,
+    seed: int = 0,
+    max_terms: int | None = None,
+    cosine: bool = True,
+    extra: dict[str, GeneScorer] | None = None,
+    progress=None,
+) -> pd.DataFrame:
+    """Evaluate a model and the baselines on libraries and time splits, by the same code.
+
+    Parameters
+    ----------
+    model
+        The scorer evaluated as method ``model``.
+    libraries
+        ``{name: sets}`` for the paper protocol.
+    corpus
+        The training corpus; when given, co-occurrence baselines are computed over it
+        (``cooccurrence``: mean count; ``cooccurrence_cosine``: cosine-normalized).
+    time_splits
+        ``{name: (old_sets, new_sets)}`` for the time-split protocol.
+    repeats, seed, max_terms
+        Splits per term, seed of every random choice, sample of terms per library.
+    cosine
+        Also report the cosine-normalized co-occurrence.
+    extra
+        More scorers to report, ``{method: scorer}``.
+    progress
+        Optional callable ``progress(message)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per library and method: ``library``, ``protocol``, ``method``,
+        ``median_auroc``, ``mean_ap``, ``n_terms``.
+    """
+    from gsea_plus.model.scorers import CooccurrenceScorer, RandomScorer
+
+    vocab = np.asarray(model.vocab)
+    tasks: dict[tuple[str, str], list[Task]] = {}
+    for name, sets in libraries.items():
+        tasks[(name, "paper")] = paper_tasks(
+            name, sets, vocab, repeats=repeats, seed=seed, max_terms=max_terms
+        )
+    for name, (old, new) in (time_splits or {}).items():
+        tasks[(name, "time_split")] = time_split_tasks(
+            name, old, new, vocab, seed=seed, max_terms=max_terms
+        )
+    methods: dict[str, GeneScorer] = {"model": model}
+    methods.update(extra or {})
+    if corpus is not None:
+        co = CooccurrenceScorer(corpus, vocab)
+        n_tasks = sum(len(t) for t in tasks.values())
+        if n_tasks > 2000 and len(vocab) <= 40000:
+            co.gram()  # one dense product beats per-list sparse products at this size
+        methods["cooccurrence"] = co
+        if cosine:
+            cos = CooccurrenceScorer.__new__(CooccurrenceScorer)
+            cos.__dict__.update(co.__dict__)
+            cos.normalize, cos.name = "cosine", "cooccurrence_cosine"
+            methods["cooccurrence_cosine"] = cos
+    methods["random"] = RandomScorer(vocab, seed=seed)
+    frames = []
+    for (name, protocol), task_list in tasks.items():
+        if not task_list:
+            log.warning("%s (%s): no term has enough known genes", name, protocol)
+            continue
+        for method, scorer in methods.items():
+            if progress is not None:
+                progress(f"{name} ({protocol}): {method}, {len(task_list)} splits")
+            summary = summarize(evaluate_tasks(scorer, task_list), method)
+            summary.insert(1, "protocol", protocol)
+            frames.append(summary)
+    if not frames:
+        return pd.DataFrame(
+            columns=["library", "protocol", "method", "median_auroc", "mean_ap", "n_terms"]
+        )
+    return pd.concat(frames, ignore_index=True)

@@ -157,15 +157,32 @@ class CooccurrenceScorer(_Base):
             np.float32
         )
 
+    def gram(self, *, chunk: int = 2048) -> np.ndarray:
+        """The dense gene x gene co-occurrence counts (float32), computed once."""
+        cached = self.__dict__.get("_gram")
+        if cached is None:
+            n = len(self.vocab)
+            cached = np.empty((n, n), dtype=np.float32)
+            x = self.matrix.tocsc()
+            for start in range(0, n, chunk):
+                stop = min(start + chunk, n)
+                cached[start:stop] = (x[:, start:stop].T @ x).toarray()
+            self.__dict__["_gram"] = cached
+        return cached
+
     def score_ids(self, ids: Sequence[np.ndarray], *, chunk: int = 256) -> np.ndarray:
         out = np.empty((len(ids), len(self.vocab)), dtype=np.float32)
+        gram = self.__dict__.get("_gram")
         for start in range(0, len(ids), chunk):
             part = list(ids[start : start + chunk])
             q = _multi_hot(part, len(self.vocab))
             if self.normalize == "cosine":
                 q = q @ sp.diags(self.inv_sqrt)
-            hits = (q @ self.matrix_t).tocsr()  # lists x sets (sparse)
-            s = (hits @ self.matrix).toarray().astype(np.float32, copy=False)
+            if gram is not None:
+                s = np.asarray(q @ gram, dtype=np.float32)
+            else:
+                hits = (q @ self.matrix_t).tocsr()  # lists x sets (sparse)
+                s = (hits @ self.matrix).toarray().astype(np.float32, copy=False)
             if self.normalize == "cosine":
                 s *= self.inv_sqrt
             sizes = np.array([max(len(i), 1) for i in part], dtype=np.float32)
@@ -181,16 +198,20 @@ class CooccurrenceScorer(_Base):
         k = min(k, n - 1)
         idx = np.zeros((n, k), dtype=np.int64)
         val = np.zeros((n, k), dtype=np.float32)
+        gram = self.__dict__.get("_gram")
         x = self.matrix.tocsc()
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
-            block = np.asarray((x[:, start:stop].T @ x).todense(), dtype=np.float32)
+            if gram is not None:
+                block = gram[start:stop].copy()
+            else:
+                block = (x[:, start:stop].T @ x).toarray().astype(np.float32)
             block *= self.inv_sqrt[start:stop, None]
             block *= self.inv_sqrt[None, :]
             block[np.arange(stop - start), np.arange(start, stop)] = -1.0
             top = np.argpartition(-block, k, axis=1)[:, :k]
             vals = np.take_along_axis(block, top, axis=1)
-            order = np.argsort(-vals, axis=1)
+            order = np.argsort(-vals, axis=1, kind="stable")
             idx[start:stop] = np.take_along_axis(top, order, axis=1)
             val[start:stop] = np.maximum(np.take_along_axis(vals, order, axis=1), 0.0)
         return idx, val
