@@ -192,7 +192,8 @@ def odds_ratio(k, big_k, n, big_n) -> np.ndarray:
 
 def combined_score(log_p, odds) -> np.ndarray:
     """Enrichr's combined score ``-ln(p) * OR``, from the natural-log p-value."""
-    return -np.asarray(log_p, dtype=np.float64) * np.asarray(odds, dtype=np.float64)
+    # (+ 0.0 turns the -0.0 of a p-value of 1 into 0.0, which is how it should print)
+    return -np.asarray(log_p, dtype=np.float64) * np.asarray(odds, dtype=np.float64) + 0.0
 
 
 #: Multiple-testing methods accepted (statsmodels ``multipletests`` names).

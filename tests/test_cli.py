@@ -463,3 +463,15 @@ def test_subprocess_reader_going_away_is_not_an_error(tmp_path):
     assert proc.wait(timeout=120) == 0, stderr
     assert first.startswith("Term\tOverlap")
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_forced_overlap_prints_clean_numbers():
+    # every list gene is forced into the term (n + K - N >= k): p = 1, combined score 0
+    import gsea_plus
+    from gsea_plus.output import frame_to_bytes
+
+    df = gsea_plus.enrich(["G1", "G2"], library={"all": ["G1", "G2", "G3"], "x": ["G1", "G2"]})
+    rows = {r["Term"]: r for r in parse_tsv(frame_to_bytes(df, "tsv").decode())}
+    assert rows["all"]["P-value"] == "1.0"
+    assert rows["all"]["Combined Score"] == "0.0"
+    assert rows["all"]["Log10 P-value"] == "0.0"

@@ -235,3 +235,14 @@ def test_every_benchmark_gmt_loads_and_caches():
         assert len(lib) == n_rows
         assert lib.term_sizes.min() >= 1
         assert len(lib.genes) == len(set(lib.genes.tolist()))
+
+
+@pytest.mark.parametrize("garbage", [b"", b"garbage", b"PK\x03\x04 not a zip"])
+def test_corrupt_parsed_cache_is_rebuilt(tiny_gmt, cache_root, garbage):
+    first = load_library(tiny_gmt)
+    (parsed,) = (cache_root / "parsed").iterdir()
+    parsed.write_bytes(garbage)
+    library._MEMO.clear()
+    again = load_library(tiny_gmt)
+    assert again.to_dict() == first.to_dict()
+    assert parsed.read_bytes()[:2] == b"PK" and len(parsed.read_bytes()) > 100  # rewritten

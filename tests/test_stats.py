@@ -191,6 +191,8 @@ def test_combined_score_is_minus_ln_p_times_or():
     odds = odds_ratio(k, big_k, n, big_n)
     p = hypergeom.sf(k - 1, big_n, big_k, n)
     assert float(combined_score(log_p, odds)) == pytest.approx(-math.log(p) * odds, rel=1e-9)
+    # p = 1 (log p = 0) scores 0, not -0.0 (which would print as "-0.0")
+    assert math.copysign(1.0, float(combined_score(0.0, 3.0))) == 1.0
     # from the log p, so it stays finite where p underflows
     tiny = hypergeom_logsf(300, 300, 300, 20000)
     assert np.isfinite(combined_score(tiny, odds_ratio(300, 300, 300, 20000)))
