@@ -29,6 +29,7 @@ or :class:`gsea_plus.distributed.DaskEngine` on a Dask cluster.
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import os
 import re
@@ -143,10 +144,11 @@ def _to_gene_list(payload):
         return parse_gene_text(payload.text)
     if isinstance(payload, (str, os.PathLike)):
         return read_gene_list(payload)
-    items = list(payload)
-    if not all(isinstance(g, str) for g in items):
-        raise InputError("gene list items must be strings")
-    return _gene_list_from_tokens(items)
+    items = payload if isinstance(payload, list) else list(payload)
+    try:
+        return _gene_list_from_tokens(items)
+    except TypeError as exc:  # "\n".join() met a non-string
+        raise InputError("gene list items must be strings") from exc
 
 
 @dataclass
@@ -854,6 +856,33 @@ def enrich_many(
 # ----------------------------------------------------------------------------- writing
 
 
+def _cells(values) -> list[str]:
+    """One column as text, as :func:`gsea_plus.output.frame_to_bytes` writes each cell."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        return list(map(repr, arr.tolist()))  # shortest text that reads back the same
+    return [repr(v) if isinstance(v, float) else str(v) for v in arr.tolist()]
+
+
+def _text_bytes(table: Mapping[str, np.ndarray], fmt: str, *, header: bool) -> bytes:
+    """TSV/CSV bytes equal to ``frame_to_bytes`` (minus the header when asked), built
+    column by column: per-cell type checks dominate the cost for large batches."""
+    names = list(table)
+    rows = zip(*(_cells(v) for v in table.values()), strict=True)
+    if fmt == "tsv":
+        lines = ["\t".join(names)] if header else []
+        lines.extend(map("\t".join, rows))
+        return ("\n".join(lines) + "\n").encode() if lines else b""
+    import csv
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    if header:
+        writer.writerow(names)
+    writer.writerows(rows)
+    return buf.getvalue().encode()
+
+
 class ResultWriter:
     """Stream batch tables to a file (atomically: temp file, then rename) or a stream.
 
@@ -903,11 +932,11 @@ class ResultWriter:
 
             if n == 0 and self._header_done:
                 return
-            data = frame_to_bytes(table, self.fmt)
             if self.fmt in ("tsv", "csv"):
-                if self._header_done:
-                    data = data.split(b"\n", 1)[1]
+                data = _text_bytes(table, self.fmt, header=not self._header_done)
                 self._header_done = True
+            else:
+                data = frame_to_bytes(table, self.fmt)
             self._fh.write(data)
         self.rows += n
 

@@ -224,20 +224,23 @@ def match_lists(
         aliases = mapper.match(gl.genes, index) if mapper is not None else {}
         if aliases:
             gl.apply(aliases)
-        cols = []
         unrecognized: list[str] = []
         outside: list[str] = []
         bg = prepared.background_genes
-        for g in gl.genes:
-            j = index.get(g)
-            if j is not None:
-                cols.append(j)
-            elif bg is not None and g in bg:
-                outside.append(g)
-            elif prepared.kind == "size":
-                outside.append(g)
-            else:
-                unrecognized.append(g)
+        found = list(map(index.get, gl.genes))
+        if None in found:
+            cols = []
+            for g, j in zip(gl.genes, found, strict=True):
+                if j is not None:
+                    cols.append(j)
+                elif bg is not None and g in bg:
+                    outside.append(g)
+                elif prepared.kind == "size":
+                    outside.append(g)
+                else:
+                    unrecognized.append(g)
+        else:  # every gene found (batches of library genes): no per-gene branching
+            cols = found
         if prepared.kind == "library":
             n = len(cols)
         elif prepared.kind == "genes":
@@ -252,7 +255,7 @@ def match_lists(
             ListMatch(
                 name=names[i] if names is not None else "",
                 genes=gl.genes,
-                columns=np.array(sorted(cols), dtype=np.int64),
+                columns=np.sort(np.array(cols, dtype=np.int64)),
                 size=n,
                 unrecognized=unrecognized,
                 outside_library=outside,
@@ -268,8 +271,8 @@ class Scores:
     """Long-format results for a chunk of lists against one library.
 
     One entry per (list, term) pair with overlap >= 1 among terms passing the size
-    filters, sorted by list then term; :attr:`order` lists the entries by list, then
-    p-value, then term (the order of the result tables).
+    filters, grouped by list; :attr:`order` lists the entries by list, then p-value, then
+    term (the order of the result tables).
     """
 
     list_idx: np.ndarray
@@ -308,7 +311,8 @@ def count_overlaps(
     Returns
     -------
     list_idx, term_idx, overlap
-        One entry per cell with overlap >= 1, sorted by list then term.
+        One entry per cell with overlap >= 1, sorted by list (and by term within a list,
+        except for large chunks).
     """
     col_ptr, col_terms = prepared.library.gene_terms
     n_terms = len(prepared.library.terms)
@@ -365,8 +369,9 @@ def _count_sparse(
         (np.ones(len(col_terms), dtype=np.int32), col_terms.astype(itype), col_ptr.astype(itype)),
         shape=(n_genes, n_terms),
     )
+    # Columns stay unsorted within a row (sorting them costs as much as the product);
+    # score_lists orders entries by list, p and term anyway.
     prod = (lists @ gene_terms).tocsr()
-    prod.sort_indices()
     li = np.repeat(np.arange(len(sizes), dtype=np.int64), np.diff(prod.indptr))
     return li, prod.indices.astype(np.int64), prod.data.astype(np.int64)
 
@@ -430,9 +435,12 @@ def score_lists(
     big_n = prepared.background_size
     if len(k):
         log_p, rank = _tails(li, k, ti, list_sizes, prepared)
-        # Rows are sorted by list then term; a stable sort on (list, rank of p) keeps
-        # ties in term order.
-        order = np.argsort(li * (int(rank.max()) + 1) + rank, kind="stable")
+        # One integer key (list, rank of p, term) when it fits, else a lexsort.
+        n_ranks, n_terms = int(rank.max()) + 1, len(prepared.library.terms)
+        if len(matches) * n_ranks * n_terms < 1 << 62:
+            order = np.argsort((li * n_ranks + rank) * n_terms + ti)
+        else:
+            order = np.lexsort((ti, rank, li))
     else:
         log_p = np.zeros(0, dtype=np.float64)
         order = np.zeros(0, dtype=np.int64)
@@ -465,30 +473,51 @@ def overlap_genes_many(
     if len(terms) == 0:
         return []
     n_genes = len(lib.genes)
+    n_lists = len(columns)
     members = np.concatenate(
         [np.asarray(c, dtype=np.int64) + i * n_genes for i, c in enumerate(columns)]
     )
-    starts = lib.indptr[terms]
-    lens = lib.indptr[terms + 1] - starts
-    offsets = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
-    entries = lib.indices[offsets]
-    row = np.repeat(np.arange(len(terms)), lens)
-    probe = np.asarray(owner, dtype=np.int64)[row] * n_genes + entries
-    if len(columns) * n_genes <= 1 << 26:  # a dense membership mask (<= 64 MB)
-        inlist = np.zeros(len(columns) * n_genes, dtype=bool)
+    # 32-bit indices where they fit: this loop is memory-bound.
+    small = n_lists * n_genes < 2**31 and len(lib.indices) < 2**31
+    itype = np.int32 if small else np.int64
+    indices = lib.indices.astype(itype, copy=False)
+    owner = np.asarray(owner, dtype=itype)
+    terms = np.asarray(terms, dtype=np.int64)
+    dense = n_lists * n_genes <= 1 << 26  # a membership mask of <= 64 MB
+    if dense:
+        inlist = np.zeros(n_lists * n_genes, dtype=bool)
         inlist[members] = True
-        hit = inlist[probe]
-    elif len(members) == 0:
-        hit = np.zeros(len(probe), dtype=bool)
-    else:
-        pos = np.minimum(np.searchsorted(members, probe), len(members) - 1)
-        hit = members[pos] == probe
-    names = lib.genes[entries[hit]].tolist()
-    counts = np.bincount(row[hit], minlength=len(terms))
-    out, pos0 = [], 0
-    for c in counts.tolist():
-        out.append(";".join(names[pos0 : pos0 + c]))
-        pos0 += c
+    genes = lib.genes.astype(object)  # fancy indexing of objects, then tolist(), is cheap
+    all_lens = lib.indptr[terms + 1] - lib.indptr[terms]
+    out: list[str] = []
+    # Rows in blocks of at most ~4M (gene, term) entries, to bound memory.
+    ends = np.cumsum(all_lens)
+    a = 0
+    while a < len(terms):
+        base = int(ends[a - 1]) if a else 0
+        b = max(a + 1, int(np.searchsorted(ends, base + (1 << 22), side="right")))
+        starts = lib.indptr[terms[a:b]].astype(itype)
+        lens = all_lens[a:b].astype(itype)
+        total = int(lens.sum())
+        offsets = np.repeat(starts - np.cumsum(lens, dtype=itype) + lens, lens)
+        offsets += np.arange(total, dtype=itype)
+        entries = indices[offsets]
+        row = np.repeat(np.arange(b - a, dtype=itype), lens)
+        probe = owner[a:b][row] * itype(n_genes) + entries
+        if dense:
+            hit = inlist[probe]
+        elif len(members) == 0:
+            hit = np.zeros(len(probe), dtype=bool)
+        else:
+            pos = np.minimum(np.searchsorted(members, probe), len(members) - 1)
+            hit = members[pos] == probe
+        names = genes[entries[hit]].tolist()
+        counts = np.bincount(row[hit], minlength=b - a)
+        pos0 = 0
+        for c in counts.tolist():
+            out.append(";".join(names[pos0 : pos0 + c]))
+            pos0 += c
+        a = b
     return out
 
 

@@ -348,3 +348,15 @@ def test_library_object_is_reused_across_chunks(monkeypatch):
     lib = GeneSetLibrary.from_gene_sets("tiny", TINY_SETS)
     gsea_plus.enrich_many({f"l{i}": ["G1", "G2"] for i in range(10)}, library=lib, chunk_size=2)
     assert len(calls) == 1
+
+
+def test_streamed_text_equals_frame_to_bytes():
+    from gsea_plus.batch import _text_bytes
+    from gsea_plus.output import frame_to_bytes
+
+    df = gsea_plus.enrich_many({"a": ["G1", "G2", "G3"], "b": ["G9", "G3"]}, library=TINY_SETS)
+    table = {c: df[c].to_numpy() for c in df.columns}
+    for fmt in ("tsv", "csv"):
+        assert _text_bytes(table, fmt, header=True) == frame_to_bytes(df, fmt)
+        body = frame_to_bytes(df, fmt).split(b"\n", 1)[1]
+        assert _text_bytes(table, fmt, header=False) == body
