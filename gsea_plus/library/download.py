@@ -121,7 +121,7 @@ def fetch_bytes(url: str, *, what: str, max_bytes: int | None = None, progress: 
                 last = NetworkError(f"{what}: timed out waiting for {url}")
                 log.info("attempt %d failed: %s", attempt + 1, last)
                 continue
-            reason = str(exc).split("] ")[-1][:120]
+            reason = str(exc).split("] ")[-1][:120].rstrip("\"')")  # drop the repr tail
             last = NetworkError(f"{what}: cannot reach {url} (network down? {reason})")
         except requests.exceptions.RequestException as exc:
             last = NetworkError(f"{what}: download failed ({exc})")
