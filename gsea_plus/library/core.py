@@ -150,7 +150,10 @@ class GeneSetLibrary:
     def gene_terms(self) -> tuple[np.ndarray, np.ndarray]:
         """Column-compressed membership ``(indptr, term indices)``: the terms of each gene."""
         rows = np.repeat(np.arange(len(self.terms), dtype=np.int64), self.term_sizes)
-        order = np.argsort(self.indices, kind="stable")
+        idx = self.indices
+        if len(self.genes) <= np.iinfo(np.uint16).max:
+            idx = idx.astype(np.uint16)  # numpy's stable sort of 16-bit ints is a radix sort
+        order = np.argsort(idx, kind="stable")
         indptr = np.zeros(len(self.genes) + 1, dtype=np.int64)
         np.cumsum(np.bincount(self.indices, minlength=len(self.genes)), out=indptr[1:])
         return indptr, rows[order]
