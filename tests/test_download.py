@@ -187,14 +187,10 @@ def test_offline_never_touches_the_network(server, cache_root):
     assert f"gsea-plus libraries download {TINY}" in msg
     assert server.count() == 0
     # the environment variable does the same
-    import os
-
-    os.environ["GSEA_PLUS_OFFLINE"] = "1"
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GSEA_PLUS_OFFLINE", "1")
         with pytest.raises(LibraryError, match="not in the cache"):
             load_library(TINY)
-    finally:
-        del os.environ["GSEA_PLUS_OFFLINE"]
     assert server.count() == 0
     # once cached, offline works without a request
     download(TINY, progress=False)
