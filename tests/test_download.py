@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 
 import pytest
 from conftest import TINY_SETS, cache_files, gmt_text, requires_shared
@@ -254,3 +256,48 @@ def test_bad_environment_numbers_are_input_errors(server, monkeypatch, var, valu
     with pytest.raises(InputError, match=var):
         download(TINY, progress=False)
     _assert_clean(cache_root)
+
+
+class _FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_goes_to_stderr_not_stdout(server, monkeypatch):
+    # `gsea-plus enrich ... > out.tsv` on a terminal: the bar must not land in out.tsv
+    out, err = io.StringIO(), _FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    entry = download(TINY, progress=True)
+    assert entry.exists()
+    assert out.getvalue() == ""
+    assert err.getvalue() != ""  # the bar was drawn (then cleared) on the terminal
+
+
+def test_subprocess_stdout_redirected_stays_clean_while_downloading(server, tmp_path):
+    # the same through the real console script, with stderr on a pseudo-terminal
+    import os
+    import pty
+    import subprocess
+
+    from conftest import GSEA_PLUS_EXE, subprocess_env
+
+    genes = tmp_path / "genes.txt"
+    genes.write_text("G1\nG2\nG3\n")
+    master, slave = pty.openpty()
+    with open(tmp_path / "out.tsv", "wb") as out:
+        proc = subprocess.Popen(
+            [str(GSEA_PLUS_EXE), "enrich", str(genes), "-l", TINY],
+            stdout=out, stderr=slave, stdin=subprocess.DEVNULL, env=subprocess_env(),
+        )
+        os.close(slave)
+        while True:
+            try:
+                if not os.read(master, 65536):
+                    break
+            except OSError:
+                break
+        os.close(master)
+        assert proc.wait(timeout=120) == 0
+    assert (tmp_path / "out.tsv").read_text().startswith("Term\tOverlap\tP-value\t")
+    assert server.count(TINY) == 1

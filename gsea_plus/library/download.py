@@ -148,6 +148,7 @@ def _read_body(resp, *, total: int | None, cap: int, what: str, progress: bool) 
     show = progress and sys.stderr.isatty()
     bar = None
     if show:
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -155,12 +156,15 @@ def _read_body(resp, *, total: int | None, cap: int, what: str, progress: bool) 
             TransferSpeedColumn,
         )
 
+        # On stderr (the terminal we checked): rich's default console is stdout, which
+        # may be the TSV being redirected to a file.
         bar = Progress(
             "[progress.description]{task.description}",
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
             transient=True,
+            console=Console(stderr=True),
         )
         bar.start()
         task = bar.add_task(f"downloading {what}", total=total)
