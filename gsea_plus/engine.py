@@ -427,8 +427,9 @@ def score_lists(
     to statsmodels per list).
     """
     li, ti, k = count_overlaps(prepared, matches)
-    keep = prepared.term_mask[ti]
-    li, ti, k = li[keep], ti[keep], k[keep]
+    if not prepared.term_mask.all():
+        keep = prepared.term_mask[ti]
+        li, ti, k = li[keep], ti[keep], k[keep]
     big_k = prepared.term_sizes[ti]
     list_sizes = np.array([m.size for m in matches], dtype=np.int64)
     n = list_sizes[li]
@@ -472,30 +473,53 @@ def overlap_genes_many(
     lib = prepared.library
     if len(terms) == 0:
         return []
-    n_genes = len(lib.genes)
-    n_lists = len(columns)
-    members = np.concatenate(
-        [np.asarray(c, dtype=np.int64) + i * n_genes for i, c in enumerate(columns)]
-    )
-    # 32-bit indices where they fit: this loop is memory-bound.
-    small = n_lists * n_genes < 2**31 and len(lib.indices) < 2**31
-    itype = np.int32 if small else np.int64
-    indices = lib.indices.astype(itype, copy=False)
-    owner = np.asarray(owner, dtype=itype)
     terms = np.asarray(terms, dtype=np.int64)
+    owner = np.asarray(owner, dtype=np.int64)
+    sizes = np.array([len(c) for c in columns], dtype=np.int64)
+    cols = np.concatenate([np.asarray(c, dtype=np.int64) for c in columns])
+    col_ptr, _ = lib.gene_terms
+    # Two ways to the same strings (genes in library order): walk each output term's
+    # genes and keep the list's, or walk each list gene's terms and keep the output
+    # rows'. The first is cheaper for a few rows per list (--top), the second for all rows.
+    by_term = int((lib.indptr[terms + 1] - lib.indptr[terms]).sum())
+    by_list = int((col_ptr[cols + 1] - col_ptr[cols]).sum())
+    genes = lib.genes.astype(object)  # fancy indexing of objects, then tolist(), is cheap
+    if by_list < by_term:
+        hits, counts = _overlaps_by_list(prepared, cols, sizes, owner, terms)
+    else:
+        hits, counts = _overlaps_by_term(prepared, cols, sizes, owner, terms)
+    names = genes[hits].tolist()
+    out, pos0 = [], 0
+    for c in counts.tolist():
+        out.append(";".join(names[pos0 : pos0 + c]))
+        pos0 += c
+    return out
+
+
+#: Entries handled per block when building gene strings (bounds memory).
+_GENE_BLOCK = 1 << 22
+
+
+def _overlaps_by_term(prepared, cols, sizes, owner, terms):
+    """Per row, the list genes among the term's genes: (gene indices by row, counts)."""
+    lib = prepared.library
+    n_genes, n_lists = len(lib.genes), len(sizes)
+    members = cols + np.repeat(np.arange(n_lists, dtype=np.int64) * n_genes, sizes)
+    # 32-bit indices where they fit: this walk is memory-bound.
+    itype = np.int32 if n_lists * n_genes < 2**31 and len(lib.indices) < 2**31 else np.int64
+    indices = lib.indices.astype(itype, copy=False)
+    own = owner.astype(itype)
     dense = n_lists * n_genes <= 1 << 26  # a membership mask of <= 64 MB
     if dense:
         inlist = np.zeros(n_lists * n_genes, dtype=bool)
         inlist[members] = True
-    genes = lib.genes.astype(object)  # fancy indexing of objects, then tolist(), is cheap
     all_lens = lib.indptr[terms + 1] - lib.indptr[terms]
-    out: list[str] = []
-    # Rows in blocks of at most ~4M (gene, term) entries, to bound memory.
     ends = np.cumsum(all_lens)
+    hits, counts = [], []
     a = 0
     while a < len(terms):
         base = int(ends[a - 1]) if a else 0
-        b = max(a + 1, int(np.searchsorted(ends, base + (1 << 22), side="right")))
+        b = max(a + 1, int(np.searchsorted(ends, base + _GENE_BLOCK, side="right")))
         starts = lib.indptr[terms[a:b]].astype(itype)
         lens = all_lens[a:b].astype(itype)
         total = int(lens.sum())
@@ -503,7 +527,7 @@ def overlap_genes_many(
         offsets += np.arange(total, dtype=itype)
         entries = indices[offsets]
         row = np.repeat(np.arange(b - a, dtype=itype), lens)
-        probe = owner[a:b][row] * itype(n_genes) + entries
+        probe = own[a:b][row] * itype(n_genes) + entries
         if dense:
             hit = inlist[probe]
         elif len(members) == 0:
@@ -511,14 +535,55 @@ def overlap_genes_many(
         else:
             pos = np.minimum(np.searchsorted(members, probe), len(members) - 1)
             hit = members[pos] == probe
-        names = genes[entries[hit]].tolist()
-        counts = np.bincount(row[hit], minlength=b - a)
-        pos0 = 0
-        for c in counts.tolist():
-            out.append(";".join(names[pos0 : pos0 + c]))
-            pos0 += c
+        hits.append(entries[hit])
+        counts.append(np.bincount(row[hit], minlength=b - a))
         a = b
-    return out
+    return np.concatenate(hits), np.concatenate(counts)
+
+
+def _overlaps_by_list(prepared, cols, sizes, owner, terms):
+    """Per row, the list genes whose terms include the row's term (same result as by term)."""
+    lib = prepared.library
+    n_terms, n_lists = len(lib.terms), len(sizes)
+    col_ptr, col_terms = lib.gene_terms
+    n_rows = len(terms)
+    # (list, term) -> output row; -1 where the cell is not output.
+    if n_lists * n_terms <= 1 << 25:
+        table = np.full(n_lists * n_terms, -1, dtype=np.int64)
+        table[owner * n_terms + terms] = np.arange(n_rows)
+
+        def lookup(keys):
+            return table[keys]
+    else:
+        row_keys = owner * n_terms + terms
+        by_key = np.argsort(row_keys)
+        sorted_keys = row_keys[by_key]
+
+        def lookup(keys):
+            pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+            return np.where(sorted_keys[pos] == keys, by_key[pos], -1)
+    degree = col_ptr[cols + 1] - col_ptr[cols]
+    list_of_col = np.repeat(np.arange(n_lists, dtype=np.int64), sizes)
+    ends = np.cumsum(degree)
+    rows_parts, genes_parts = [], []
+    a = 0
+    while a < len(cols):  # blocks of list genes, in order (list, then gene)
+        base = int(ends[a - 1]) if a else 0
+        b = max(a + 1, int(np.searchsorted(ends, base + _GENE_BLOCK, side="right")))
+        starts, lens = col_ptr[cols[a:b]], degree[a:b]
+        total = int(lens.sum())
+        offsets = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
+        keys = np.repeat(list_of_col[a:b], lens) * n_terms + col_terms[offsets]
+        row = lookup(keys)
+        keep = row >= 0
+        rows_parts.append(row[keep])
+        genes_parts.append(np.repeat(cols[a:b], lens)[keep])
+        a = b
+    rows = np.concatenate(rows_parts) if rows_parts else np.zeros(0, np.int64)
+    gene_of = np.concatenate(genes_parts) if genes_parts else np.zeros(0, np.int64)
+    # A stable sort by row keeps each row's genes in list order (ascending gene index).
+    order = np.argsort(rows, kind="stable")
+    return gene_of[order], np.bincount(rows, minlength=n_rows)
 
 
 def overlap_genes(
@@ -542,7 +607,9 @@ def _result_columns(
     odds = odds_ratio(k, big_k, list_size, prepared.background_size)
     n = len(sel)
     return {
-        "Term": lib.terms[terms],
+        # Object strings: a fixed-width '<U' array as wide as the longest term name would
+        # take ~1 kB per row in large batches.
+        "Term": lib.terms.astype(object)[terms],
         "Overlap": np.array([f"{a}/{b}" for a, b in zip(k.tolist(), big_k.tolist())], dtype=object),
         "P-value": np.exp(log_p),
         "Adjusted P-value": scores.adjusted[sel],

@@ -360,3 +360,24 @@ def test_streamed_text_equals_frame_to_bytes():
         assert _text_bytes(table, fmt, header=True) == frame_to_bytes(df, fmt)
         body = frame_to_bytes(df, fmt).split(b"\n", 1)[1]
         assert _text_bytes(table, fmt, header=False) == body
+
+
+def test_gene_strings_by_term_and_by_list_agree():
+    from gsea_plus.engine import _overlaps_by_list, _overlaps_by_term, prepare
+
+    rng = np.random.default_rng(9)
+    sets = {f"T{i}": [f"G{j}" for j in rng.choice(400, int(rng.integers(1, 90)), replace=False)]
+            for i in range(150)}
+    prepared = prepare(GeneSetLibrary.from_gene_sets("r", sets))
+    columns = [np.sort(rng.choice(len(prepared.library.genes), int(rng.integers(0, 60)),
+                                  replace=False)) for _ in range(12)]
+    owner = np.repeat(np.arange(12), 40)
+    terms = rng.integers(0, 150, len(owner))
+    _, first = np.unique(owner * 1000 + terms, return_index=True)  # distinct (list, term)
+    owner, terms = owner[np.sort(first)], terms[np.sort(first)]
+    sizes = np.array([len(c) for c in columns])
+    cols = np.concatenate(columns).astype(np.int64)
+    g1, c1 = _overlaps_by_term(prepared, cols, sizes, owner, terms)
+    g2, c2 = _overlaps_by_list(prepared, cols, sizes, owner, terms)
+    assert np.array_equal(c1, c2) and np.array_equal(g1, g2)
+    assert c1.sum() > 50
