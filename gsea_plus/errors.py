@@ -27,6 +27,10 @@ class NetworkError(GseaPlusError):
     exit_code = 3
 
 
+class NotFoundError(NetworkError):
+    """The server has no such resource (HTTP 404, or Enrichr's empty answer)."""
+
+
 class CacheError(GseaPlusError):
     """The cache directory cannot be used."""
 

@@ -11,7 +11,6 @@ recognized and reported.
 
 from __future__ import annotations
 
-import gzip
 import io
 import logging
 import re
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gsea_plus.errors import InputError
+from gsea_plus.textio import decode_text
 
 log = logging.getLogger(__name__)
 
@@ -255,25 +255,7 @@ def read_gene_list(source: str | Path | Iterable[str]) -> GeneList:
 
 
 def _decode(data: bytes | str, name: str) -> str:
-    if isinstance(data, str):
-        return data
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{name}: corrupt gzip data ({exc})") from exc
-    # UTF-16 (Excel's "Unicode text" export) is full of NUL bytes but is text.
-    if data[:2] not in (b"\xff\xfe", b"\xfe\xff") and b"\x00" in data[:4096]:
-        raise InputError(f"{name}: looks like a binary file, not a gene list")
-    for encoding in ("utf-8-sig", "utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else (
-        "utf-8-sig",
-        "latin-1",
-    ):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InputError(f"{name}: cannot decode the file as text")  # pragma: no cover
+    return decode_text(data, name, error=InputError, what="a gene list")
 
 
 def _read_text(path: Path) -> str:

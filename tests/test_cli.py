@@ -475,3 +475,39 @@ def test_forced_overlap_prints_clean_numbers():
     assert rows["all"]["P-value"] == "1.0"
     assert rows["all"]["Combined Score"] == "0.0"
     assert rows["all"]["Log10 P-value"] == "0.0"
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def test_offline_env_applies_to_every_command(run_cli, files, enrichr, monkeypatch, tmp_path):
+    _, _, genes = files
+    sig = tmp_path / "sig.tsv"
+    sig.write_text("".join(f"G{i}\t{i}\n" for i in range(30)))
+    monkeypatch.setenv("GSEA_PLUS_OFFLINE", "1")
+    for args in (("enrich", genes, "-l", "Hallmark"), ("prerank", sig, "-l", "Hallmark")):
+        code, out, err = run_cli(*args)
+        assert_one_error_line(code, err, "MSigDB_Hallmark_2020 is not in the cache")
+    assert enrichr.count() == 0
+
+
+def test_libraries_download_unknown_name_suggests(run_cli, enrichr, cache_root):
+    code, out, err = run_cli("libraries", "download", "KEGG_2021_Humna")
+    assert_one_error_line(code, err, "unknown library 'KEGG_2021_Humna'", "KEGG_2021_Human")
+    assert cache_files(cache_root) == []
+
+
+def test_gzipped_output_file(run_cli, files, tmp_path):
+    import gzip
+
+    _, gmt, genes = files
+    out_path = tmp_path / "res.tsv.gz"
+    code, out, err = run_cli("enrich", genes, "-l", gmt, "-o", out_path)
+    assert code == 0, err
+    text = gzip.decompress(out_path.read_bytes()).decode()
+    assert text.startswith("Term\tOverlap\tP-value\t")
+    code, out, err = run_cli("enrich", genes, "-l", gmt, "-o", tmp_path / "res.json.gz")
+    import json
+
+    rows = json.loads(gzip.decompress((tmp_path / "res.json.gz").read_bytes()))
+    assert code == 0 and rows and "Term" in rows[0]

@@ -88,3 +88,12 @@ def test_benchmark_files_parse(path):
     first = rows[0].split("\t")
     assert sets[0].term == first[0]
     assert all(g and g == g.upper() and "," not in g for s in sets[:50] for g in s.genes)
+
+
+def test_utf16_gmt_with_bom_is_text(tmp_path):
+    from gsea_plus.library.gmt import read_gmt
+
+    path = tmp_path / "excel.gmt"
+    path.write_bytes("TERM A\tdesc\tTP53\tMDM2\nTERM B\t\tATM\n".encode("utf-16"))
+    sets = read_gmt(path)
+    assert [(s.term, s.genes) for s in sets] == [("TERM A", ("TP53", "MDM2")), ("TERM B", ("ATM",))]

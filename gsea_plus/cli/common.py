@@ -16,6 +16,17 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("gsea_plus")
 
 
+def offline_option() -> typer.models.OptionInfo:
+    """The ``--offline`` option, shared by every command (env ``GSEA_PLUS_OFFLINE=1`` too)."""
+    return typer.Option(
+        False,
+        "--offline",
+        envvar="GSEA_PLUS_OFFLINE",
+        help="Never use the network; fail, naming what is missing, if a library is not "
+        "cached (also env GSEA_PLUS_OFFLINE=1).",
+    )
+
+
 class Format(str, Enum):
     """Output formats. ``auto`` is a rich table on a terminal and TSV otherwise."""
 
@@ -111,7 +122,8 @@ def resolve_format(fmt: Format, output: Path | None) -> Format:
     if fmt is not Format.auto:
         return fmt
     if output is not None:
-        suffix = output.suffix.lower().lstrip(".")
+        name = output.name.lower().removesuffix(".gz")
+        suffix = name.rsplit(".", 1)[-1] if "." in name else ""
         if suffix in {"tsv", "txt", "tab"}:
             return Format.tsv
         if suffix in Format.__members__:
@@ -134,4 +146,8 @@ def write_frame(df, fmt: Format, output: Path | None) -> None:
         return
     from gsea_plus.library.cache import atomic_write
 
+    if output.suffix.lower() == ".gz":
+        import gzip
+
+        data = gzip.compress(data, compresslevel=6, mtime=0)
     atomic_write(output, data)

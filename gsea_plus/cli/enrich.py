@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gsea_plus.cli.app import app
-from gsea_plus.cli.common import Format, err_console, out_console, resolve_format, write_frame
+from gsea_plus.cli.common import Format, offline_option, err_console, out_console, resolve_format, write_frame
 
 BACKGROUND_HELP = (
     "Background (universe). Default: the library's genes (N = genes in any term; the list is "
@@ -48,7 +48,7 @@ def enrich_cmd(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the full table to this file."),
     plot: Path | None = typer.Option(None, "--plot", help="Draw a dot plot of the top terms (.png, .svg, .pdf)."),
     plot_kind: str = typer.Option("dot", "--plot-kind", help="dot or bar."),
-    offline: bool = typer.Option(False, "--offline", help="Never use the network; fail if a library is not cached."),
+    offline: bool = offline_option(),
     hgnc: Path | None = typer.Option(
         None, "--hgnc", envvar="GSEA_PLUS_HGNC",
         help="HGNC complete-set table (hgnc_complete_set.txt, gz ok): match input genes missing "
@@ -86,7 +86,7 @@ def enrich_cmd(
         min_size=min_size,
         max_size=max_size,
         min_overlap=min_overlap,
-        offline=True if offline else None,  # None: GSEA_PLUS_OFFLINE decides
+        offline=offline,
         hgnc=hgnc,
     )
     chosen = resolve_format(fmt, output)

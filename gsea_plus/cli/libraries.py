@@ -57,12 +57,11 @@ def download_cmd(
     force: bool = typer.Option(False, "--force", help="Download again even when cached."),
 ) -> None:
     """Download libraries from Enrichr into the cache (verified, atomic)."""
-    from gsea_plus.library import resolve_name
-    from gsea_plus.library.download import download
+    from gsea_plus.library import download_library
 
     for spec in names:
-        name = resolve_name(spec)
-        entry = download(name, force=force)
+        entry = download_library(spec, force=force)
+        name = entry.name
         meta = entry.meta()
         err_console().print(
             f"{name}: {meta.get('n_terms', '?')} terms, {meta.get('bytes', '?')} bytes, "

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gsea_plus.cli.app import app
-from gsea_plus.cli.common import Format, err_console, out_console, resolve_format, write_frame
+from gsea_plus.cli.common import Format, offline_option, err_console, out_console, resolve_format, write_frame
 from gsea_plus.cli.enrich import LIBRARY_HELP
 
 
@@ -48,7 +48,7 @@ def prerank_cmd(
     plot_term: str | None = typer.Option(
         None, "--plot-term", help="Term to plot (default: the top row)."
     ),
-    offline: bool = typer.Option(False, "--offline", help="Never use the network."),
+    offline: bool = offline_option(),
 ) -> None:
     """Preranked enrichment (GSEA running sum) of a ranked signature.
 

@@ -20,6 +20,7 @@ __all__ = [
     "GeneSetLibrary",
     "LibrarySpec",
     "catalog",
+    "download_library",
     "find_entry",
     "load_library",
     "load_libraries",
@@ -161,7 +162,7 @@ def _parsed_cache_path(sha: str) -> Path | None:
 
 
 def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
-    from gsea_plus.library.download import cached, download
+    from gsea_plus.library.download import cached
 
     name = resolve_name(spec)
     entry = cached(name)
@@ -173,25 +174,33 @@ def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
                 f"library {name} is not in the cache and --offline forbids downloading it "
                 f"(run: gsea-plus libraries download {name}){more}"
             )
-        in_catalog = find_entry(spec) is not None
-        try:
-            entry = download(name)
-        except Exception as exc:
-            from gsea_plus.errors import NetworkError
-
-            if isinstance(exc, NetworkError) and not in_catalog and "404" in str(exc) or (
-                isinstance(exc, NetworkError) and not in_catalog and "empty library" in str(exc)
-            ):
-                hint = suggest(spec, _cached_names())
-                more = f"; did you mean: {', '.join(hint)}?" if hint else ""
-                raise LibraryError(f"unknown library {spec!r}{more}") from exc
-            raise
+        entry = download_library(spec)
     key = ("name", name, entry.meta_path.stat().st_mtime_ns)
     lib = _MEMO.get(key)
     if lib is None:
         lib = entry.load()
         _MEMO[key] = lib
     return lib
+
+
+def download_library(spec: str, *, force: bool = False):
+    """Download a library by alias or Enrichr name into the cache.
+
+    A name that is neither in the catalog nor known to the server is reported as an
+    unknown library with close names, instead of as an HTTP error.
+    """
+    from gsea_plus.errors import NotFoundError
+    from gsea_plus.library.download import download
+
+    name = resolve_name(spec)
+    try:
+        return download(name, force=force)
+    except NotFoundError as exc:
+        if find_entry(spec) is not None:
+            raise
+        hint = suggest(spec, _cached_names())
+        more = f"; did you mean: {', '.join(hint)}?" if hint else ""
+        raise LibraryError(f"unknown library {spec!r}{more}") from exc
 
 
 def _cached_names() -> list[str]:

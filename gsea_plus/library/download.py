@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from gsea_plus import __version__
-from gsea_plus.errors import InputError, LibraryError, NetworkError
+from gsea_plus.errors import InputError, LibraryError, NetworkError, NotFoundError
 from gsea_plus.library.cache import atomic_write, cache_dir
 from gsea_plus.library.core import GeneSetLibrary, sha256_bytes
 from gsea_plus.library.gmt import parse_gmt_bytes
@@ -90,7 +90,7 @@ def fetch_bytes(url: str, *, what: str, max_bytes: int | None = None, progress: 
         try:
             with requests.get(url, headers=headers, timeout=_timeout(), stream=True) as resp:
                 if resp.status_code == 404:
-                    raise NetworkError(f"{what}: not found at {url} (HTTP 404)")
+                    raise NotFoundError(f"{what}: not found at {url} (HTTP 404)")
                 if 400 <= resp.status_code < 500:
                     raise NetworkError(f"{what}: HTTP {resp.status_code} from {url}")
                 if resp.status_code >= 500:
@@ -264,7 +264,7 @@ def download(name: str, *, force: bool = False, progress: bool = True) -> Cached
     url = enrichr_url(name)
     data = fetch_bytes(url, what=name, progress=progress)
     if not data.strip():
-        raise NetworkError(f"{name}: the server sent an empty library (unknown library name?)")
+        raise NotFoundError(f"{name}: the server sent an empty library (unknown library name?)")
     try:
         sets = parse_gmt_bytes(data, name)
     except LibraryError as exc:

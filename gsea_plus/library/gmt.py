@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import gzip
 import logging
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from gsea_plus.errors import LibraryError
+from gsea_plus.textio import decode_text
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +28,6 @@ class GeneSet:
     term: str
     description: str
     genes: tuple[str, ...]
-
-
-def _decompress(data: bytes, name: str) -> bytes:
-    if data[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise LibraryError(f"{name}: corrupt gzip file ({exc})") from exc
-    return data
 
 
 def iter_gmt(text: str, name: str = "GMT") -> Iterator[GeneSet]:
@@ -72,13 +63,7 @@ def parse_gmt_bytes(data: bytes, name: str = "GMT") -> list[GeneSet]:
     LibraryError
         When the data is not text or holds no usable gene set.
     """
-    data = _decompress(data, name)
-    if b"\x00" in data[:65536]:
-        raise LibraryError(f"{name}: not a GMT file (binary content)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+    text = decode_text(data, name, error=LibraryError, what="a GMT file")
     sets = list(iter_gmt(text, name))
     if not sets:
         raise LibraryError(
