@@ -3,7 +3,7 @@ mode vs goatools, on KEGG_2021_Human and GO_Biological_Process_2023.
 
 Lists come from ``make_lists.py`` (200 genes: 100 from one term + 100 random, seed 0);
 the first N lists of the same seeded set are used at every size. Every measurement runs in
-its own process; wall time and peak resident memory (``ru_maxrss`` from ``wait4``) are
+its own process; wall time and peak resident memory (GNU ``/usr/bin/time -f %M``) are
 taken per process, the reported time is the median of ``--repeats`` runs.
 
 * ``gsea-plus CLI``: whole process, ``gsea-plus batch LISTS.gmt -l GMT --top 20 -o out.tsv``
@@ -59,21 +59,26 @@ GSEA_PLUS = str(BIN / "gsea-plus")
 
 
 def run_measured(argv: list[str], *, env: dict | None = None) -> tuple[float, float, str]:
-    """Run a process; return (wall seconds, peak RSS in MB, stdout)."""
-    with tempfile.TemporaryFile() as out:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=env)
-        err = b""
-        # stderr is small (warnings, summary); read it fully before waiting.
-        if proc.stderr is not None:
-            err = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    """Run a process; return (wall seconds, peak RSS in MB, stdout).
+
+    Peak RSS comes from GNU time (``/usr/bin/time -f %M``): a small launcher, so the
+    measured process does not inherit this script's memory in its own peak (a child
+    forked from a big parent starts with the parent's pages in ``ru_maxrss``).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        usage = Path(tmp) / "usage"
+        out_path = Path(tmp) / "stdout"
+        launcher = ["/usr/bin/time", "-f", "%M", "-o", str(usage)]
+        with open(out_path, "wb") as out:
+            t0 = time.perf_counter()
+            proc = subprocess.run([*launcher, *argv], stdout=out, stderr=subprocess.PIPE,
+                                  env=env)
+            wall = time.perf_counter() - t0
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {err.decode()[-2000:]}")
-        out.seek(0)
-        return wall, usage.ru_maxrss / 1024, out.read().decode()
+            raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): "
+                               f"{proc.stderr.decode()[-2000:]}")
+        rss_kb = float(usage.read_text().split()[-1])
+        return wall, rss_kb / 1024, out_path.read_text()
 
 
 def worker_argv(tool: str, gmt: Path, lists: Path, n: int, repeats: int, sample: int) -> list[str]:
