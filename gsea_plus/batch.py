@@ -87,7 +87,7 @@ _LONG_HEADER_IDS = frozenset({"LIST", "LIST_ID", "LISTID", "LIST_NAME", "LIST ID
 
 
 def _gene_list_from_tokens(tokens: list[str]):
-    """``parse_gene_text("\\n".join(tokens))``, fast for plain symbols.
+    r"""``parse_gene_text("\n".join(tokens))``, fast for plain symbols.
 
     Batches hold millions of tokens; most are plain symbols for which parsing reduces to
     upper-casing and de-duplicating. Anything else (separators, quotes, comments, numbers,
@@ -291,7 +291,9 @@ def _chain(head: list[str], rest: Iterable[str]) -> Iterator[str]:
     yield from rest
 
 
-def read_batch(source: str | os.PathLike[str], *, input_format: str = "auto") -> Iterator[BatchItem]:
+def read_batch(
+    source: str | os.PathLike[str], *, input_format: str = "auto"
+) -> Iterator[BatchItem]:
     """Read a batch of gene lists lazily (see the module docstring for the formats).
 
     Parameters
@@ -314,7 +316,8 @@ def read_batch(source: str | os.PathLike[str], *, input_format: str = "auto") ->
         Unreadable input, a malformed line (file and line named).
     """
     if input_format not in INPUT_FORMATS:
-        raise InputError(f"unknown input format {input_format!r}; choose from {', '.join(INPUT_FORMATS)}")
+        choices = ", ".join(INPUT_FORMATS)
+        raise InputError(f"unknown input format {input_format!r}; choose from {choices}")
     text = os.fspath(source)
     if text == "-":
         raw = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
@@ -398,10 +401,12 @@ class BatchEngine(ABC):
     name = "abstract"
 
     @abstractmethod
-    def map(self, func: Callable[[Any, Any], Any], chunks: Iterable[Any], shared: Any) -> Iterator[Any]:
+    def map(
+        self, func: Callable[[Any, Any], Any], chunks: Iterable[Any], shared: Any
+    ) -> Iterator[Any]:
         """Yield ``func(chunk, shared)`` for each chunk, in the order of ``chunks``."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook, nothing to release by default)
         """Release resources (clusters, clients)."""
 
     def __enter__(self) -> BatchEngine:
@@ -858,15 +863,16 @@ def enrich_many(
 
 def _cells(values) -> list[str]:
     """One column as text, as :func:`gsea_plus.output.frame_to_bytes` writes each cell."""
-    arr = np.asarray(values)
-    if arr.dtype.kind == "f":
-        return list(map(repr, arr.tolist()))  # shortest text that reads back the same
-    return [repr(v) if isinstance(v, float) else str(v) for v in arr.tolist()]
+    # tolist() gives Python scalars, and str(float) is repr(float) (the shortest text
+    # that reads back the same float), so str() writes every cell as _cell() does.
+    return list(map(str, np.asarray(values).tolist()))
 
 
 def _text_bytes(table: Mapping[str, np.ndarray], fmt: str, *, header: bool) -> bytes:
-    """TSV/CSV bytes equal to ``frame_to_bytes`` (minus the header when asked), built
-    column by column: per-cell type checks dominate the cost for large batches."""
+    """TSV/CSV bytes equal to ``frame_to_bytes`` (minus the header when asked).
+
+    Built column by column: per-cell type checks dominate the cost for large batches.
+    """
     names = list(table)
     rows = zip(*(_cells(v) for v in table.values()), strict=True)
     if fmt == "tsv":
@@ -896,9 +902,12 @@ class ResultWriter:
         Binary stream used when ``path`` is ``None`` (default: stdout).
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None, fmt: str, *, stream: IO[bytes] | None = None):
+    def __init__(
+        self, path: str | os.PathLike[str] | None, fmt: str, *, stream: IO[bytes] | None = None
+    ):
         if fmt not in BATCH_FORMATS:
-            raise InputError(f"unknown batch output format {fmt!r}; choose from {', '.join(BATCH_FORMATS)}")
+            choices = ", ".join(BATCH_FORMATS)
+            raise InputError(f"unknown batch output format {fmt!r}; choose from {choices}")
         self.path = Path(path) if path is not None else None
         self.fmt = fmt
         self.rows = 0

@@ -76,7 +76,9 @@ class DaskEngine(BatchEngine):
         n_workers = len(self.client.scheduler_info().get("workers", {})) or 1
         self.window = max(2, in_flight * n_workers)
 
-    def map(self, func: Callable[[Any, Any], Any], chunks: Iterable[Any], shared: Any) -> Iterator[Any]:
+    def map(
+        self, func: Callable[[Any, Any], Any], chunks: Iterable[Any], shared: Any
+    ) -> Iterator[Any]:
         """Yield ``func(chunk, shared)`` per chunk, in order, with ``shared`` broadcast once."""
         (shared_future,) = self.client.scatter([shared], broadcast=True)
         pending: deque = deque()

@@ -610,7 +610,9 @@ def _result_columns(
         # Object strings: a fixed-width '<U' array as wide as the longest term name would
         # take ~1 kB per row in large batches.
         "Term": lib.terms.astype(object)[terms],
-        "Overlap": np.array([f"{a}/{b}" for a, b in zip(k.tolist(), big_k.tolist())], dtype=object),
+        "Overlap": np.array(
+            [f"{a}/{b}" for a, b in zip(k.tolist(), big_k.tolist(), strict=True)], dtype=object
+        ),
         "P-value": np.exp(log_p),
         "Adjusted P-value": scores.adjusted[sel],
         "Odds Ratio": odds,

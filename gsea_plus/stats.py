@@ -331,7 +331,11 @@ def adjust_pvalues_grouped(p_sorted, bounds, method: str = "fdr_bh") -> np.ndarr
     m = np.repeat(sizes, sizes).astype(np.float64)
     # 1-based rank of each value within its family.
     j = np.arange(1, p.size + 1, dtype=np.float64) - np.repeat(bounds[:-1], sizes)
-    spans = [(int(a), int(b)) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()) if b > a]
+    spans = [
+        (int(a), int(b))
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+        if b > a
+    ]
     if method in ("fdr_bh", "fdr_by"):
         factor = j / m
         if method == "fdr_by":

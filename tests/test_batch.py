@@ -201,7 +201,8 @@ def test_input_formats_agree(tmp_path, monkeypatch):
     gmt = tmp_path / "lists.gmt"
     gmt.write_text("".join(f"{n}\tdesc\t" + "\t".join(g) + "\n" for n, g in lists.items()))
     long = tmp_path / "lists.tsv"
-    long.write_text("list_id\tgene\n" + "".join(f"{n}\t{g}\n" for n, gs in lists.items() for g in gs))
+    rows = "".join(f"{n}\t{g}\n" for n, gs in lists.items() for g in gs)
+    long.write_text("list_id\tgene\n" + rows)
     assert _names(read_batch(d)) == ["a_up", "b_down", "c_mixed"]
     by_gmt = gsea_plus.enrich_many(gmt, library=TINY_SETS)
     by_long = gsea_plus.enrich_many(long, library=TINY_SETS)

@@ -37,7 +37,9 @@ def batch_cmd(
         "auto", "--format", "-f",
         help="tsv, csv, jsonl or parquet. auto: from the -o suffix, else tsv.",
     ),
-    top: int | None = typer.Option(None, "--top", "-n", help="Keep each list's K best terms.", min=1),
+    top: int | None = typer.Option(
+        None, "--top", "-n", help="Keep each list's K best terms.", min=1
+    ),
     engine: str = typer.Option("local", "--engine", help="local, or dask (a Dask cluster)."),
     scheduler: str | None = typer.Option(
         None, "--scheduler",
@@ -177,7 +179,8 @@ def _rate_column() -> ProgressColumn:
 
         def render(self, task) -> Text:
             speed = task.finished_speed or task.speed
-            return Text(f"{speed:,.0f} lists/s" if speed else "- lists/s", style="progress.data.speed")
+            text = f"{speed:,.0f} lists/s" if speed else "- lists/s"
+            return Text(text, style="progress.data.speed")
 
     return RateColumn()
 
