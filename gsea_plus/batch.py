@@ -180,6 +180,8 @@ def _decode_stream(raw: IO[bytes], name: str) -> IO[str]:
         head = buffered.peek(65536)[:65536]
     except (OSError, EOFError) as exc:
         raise InputError(f"{name}: cannot read ({exc})") from exc
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a BOM (Excel "Unicode text")
+        return io.TextIOWrapper(buffered, encoding="utf-16", newline=None)
     if b"\x00" in head[:4096]:
         raise InputError(f"{name}: looks like a binary file, not gene lists")
     try:

@@ -382,3 +382,21 @@ def test_gene_strings_by_term_and_by_list_agree():
     g2, c2 = _overlaps_by_list(prepared, cols, sizes, owner, terms)
     assert np.array_equal(c1, c2) and np.array_equal(g1, g2)
     assert c1.sum() > 50
+
+
+def test_compressed_and_utf16_streams(tmp_path):
+    text = "a\t\tG1\tG2\tG3\nb\t\tG9\tG10\n"
+    plain = tmp_path / "l.gmt"
+    plain.write_text(text)
+    gz = tmp_path / "l.txt.gz"  # no .gmt suffix: detected from the content
+    gz.write_bytes(gzip.compress(text.encode()))
+    u16 = tmp_path / "l16.gmt"
+    u16.write_bytes(text.encode("utf-16"))
+    ref = gsea_plus.enrich_many(plain, library=TINY_SETS)
+    assert len(ref) > 3
+    _same(gsea_plus.enrich_many(gz, library=TINY_SETS), ref)
+    _same(gsea_plus.enrich_many(u16, library=TINY_SETS), ref)
+    binary = tmp_path / "bin.gmt"
+    binary.write_bytes(b"a\t\x00\x01\x02")
+    with pytest.raises(InputError, match="binary"):
+        gsea_plus.enrich_many(binary, library=TINY_SETS)
