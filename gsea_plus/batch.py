@@ -165,11 +165,15 @@ def _open_text(path: Path) -> IO[str]:
         raise InputError(f"{path}: no such file or directory") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    head = fh.peek(4) if hasattr(fh, "peek") else b""
     raw: IO[bytes] = fh
-    if head[:2] == b"\x1f\x8b":
-        raw = gzip.GzipFile(fileobj=fh)  # type: ignore[assignment]
-    return _decode_stream(raw, str(path))
+    try:
+        if fh.peek(2)[:2] == b"\x1f\x8b":
+            fh.close()
+            raw = gzip.open(path, "rb")  # owns (and closes) its file
+        return _decode_stream(raw, str(path))
+    except BaseException:
+        raw.close()
+        raise
 
 
 def _decode_stream(raw: IO[bytes], name: str) -> IO[str]:
@@ -275,7 +279,25 @@ def _iter_dir(path: Path) -> Iterator[BatchItem]:
         yield BatchItem(_stem(file), _Text(_read_text(file)), str(file))
 
 
+def _safe_lines(fh: IO[str], name: str) -> Iterator[str]:
+    """Lines of a stream; read errors (corrupt gzip, bad encoding) become InputError."""
+    import zlib
+
+    it = iter(fh)
+    number = 0
+    while True:
+        try:
+            line = next(it)
+        except StopIteration:
+            return
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+            raise InputError(f"{name}: cannot read after line {number} ({exc})") from exc
+        number += 1
+        yield line
+
+
 def _iter_stream(fh: IO[str], name: str, input_format: str) -> Iterator[BatchItem]:
+    fh = _safe_lines(fh, name)  # type: ignore[assignment]
     head = list(islice(fh, 200))
     fmt = _detect(head) if input_format == "auto" else input_format
     lines = _chain(head, fh)

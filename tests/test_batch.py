@@ -400,3 +400,11 @@ def test_compressed_and_utf16_streams(tmp_path):
     binary.write_bytes(b"a\t\x00\x01\x02")
     with pytest.raises(InputError, match="binary"):
         gsea_plus.enrich_many(binary, library=TINY_SETS)
+
+
+def test_truncated_gzip_is_an_input_error(tmp_path):
+    body = "".join(f"l{i}\t\tG1\tG2\tG{i % 12 + 1}\n" for i in range(5000)).encode()
+    cut = tmp_path / "cut.gmt.gz"
+    cut.write_bytes(gzip.compress(body)[:-200])
+    with pytest.raises(InputError, match="cut.gmt.gz: cannot read after line"):
+        gsea_plus.enrich_many(cut, library=TINY_SETS)
