@@ -270,13 +270,13 @@ def _stem(path: Path) -> str:
 
 
 def _iter_dir(path: Path) -> Iterator[BatchItem]:
-    from gsea_plus.genes import _read_text
+    from gsea_plus.genes import read_gene_text
 
     files = sorted(p for p in path.iterdir() if not p.name.startswith(".") and p.is_file())
     if not files:
         raise InputError(f"{path}: the directory holds no list files")
     for file in files:
-        yield BatchItem(_stem(file), _Text(_read_text(file)), str(file))
+        yield BatchItem(_stem(file), _Text(read_gene_text(file)), str(file))
 
 
 def _safe_lines(fh: IO[str], name: str) -> Iterator[str]:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import io
 import logging
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gsea_plus.errors import InputError
-from gsea_plus.textio import decode_text
+from gsea_plus.textio import read_user_text
 
 log = logging.getLogger(__name__)
 
@@ -237,11 +236,7 @@ def read_gene_list(source: str | Path | Iterable[str]) -> GeneList:
     """
     if isinstance(source, (str, Path)):
         name = str(source)
-        if name == "-":
-            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-            text = _decode(data, "standard input")
-        else:
-            text = _read_text(Path(name))
+        text = read_gene_text(name)
     else:
         items = list(source)
         if not all(isinstance(g, str) for g in items):
@@ -254,20 +249,9 @@ def read_gene_list(source: str | Path | Iterable[str]) -> GeneList:
     return genes
 
 
-def _decode(data: bytes | str, name: str) -> str:
-    return decode_text(data, name, error=InputError, what="a gene list")
-
-
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory, not a gene list file") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    return _decode(data, str(path))
+def read_gene_text(path: str | Path) -> str:
+    """The text of a gene list file (or ``"-"``, standard input), with clear errors."""
+    return read_user_text(path, error=InputError, what="a gene list file")
 
 
 class SymbolMapper:
@@ -289,11 +273,7 @@ class SymbolMapper:
         import csv
 
         path = Path(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read the HGNC table ({exc})") from exc
-        text = _decode(raw, str(path))
+        text = read_user_text(path, what="an HGNC table")
         reader = csv.DictReader(io.StringIO(text), delimiter="\t")
         fields = set(reader.fieldnames or [])
         if "symbol" not in fields:

@@ -23,7 +23,35 @@ def check_plot_path(path: str | Path) -> Path:
     return path
 
 
-def plot_enrichment(df: pd.DataFrame, path: str | Path, *, kind: str = "dot", top: int = 20) -> Path:
+def _pyplot():
+    """The pyplot module on the file-only Agg backend (the ``plot`` extra)."""
+    matplotlib = require("matplotlib", "plot", "--plot")
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    """Write the figure in the format of the file's suffix, atomically, and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from gsea_plus.library.cache import atomic_write
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format=path.suffix.lower().lstrip("."))
+    finally:
+        plt.close(fig)
+    atomic_write(path, buf.getvalue())
+    return path
+
+
+def plot_enrichment(
+    df: pd.DataFrame, path: str | Path, *, kind: str = "dot", top: int = 20
+) -> Path:
     """Draw the top terms as a dot plot (x = -log10 p, size = overlap, colour = OR) or a bar plot.
 
     The file type follows the suffix (.png, .svg or .pdf); the file is written atomically.
@@ -31,15 +59,9 @@ def plot_enrichment(df: pd.DataFrame, path: str | Path, *, kind: str = "dot", to
     path = check_plot_path(path)
     if df.empty:
         raise InputError("--plot: no enriched term to plot")
-    matplotlib = require("matplotlib", "plot", "--plot")
-    matplotlib.use("Agg", force=True)
-    import io
-
-    import matplotlib.pyplot as plt
     import numpy as np
 
-    from gsea_plus.library.cache import atomic_write
-
+    plt = _pyplot()
     d = df.head(top).iloc[::-1]
     score = -d["Log10 P-value"].to_numpy()
     labels = [t if len(t) <= 60 else t[:57] + "..." for t in d["Term"].astype(str)]
@@ -60,11 +82,7 @@ def plot_enrichment(df: pd.DataFrame, path: str | Path, *, kind: str = "dot", to
     ax.set_xlabel("-log10 p-value")
     ax.set_title("Top enriched terms")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format=path.suffix.lower().lstrip("."))
-    plt.close(fig)
-    atomic_write(path, buf.getvalue())
-    return path
+    return _save(fig, path)
 
 
 def plot_running_sum(
@@ -77,9 +95,7 @@ def plot_running_sum(
     offline: bool | None = None,
 ) -> Path:
     """Draw GSEA's running-sum plot of one term (default: the top row of ``result``)."""
-    path = Path(path)
-    if path.suffix.lower() not in _SUFFIXES:
-        raise InputError(f"--plot: use a .png, .svg or .pdf file name, not {path.name!r}")
+    path = check_plot_path(path)
     if result.empty:
         raise InputError("--plot: no term to plot")
     if term is None:
@@ -89,17 +105,12 @@ def plot_running_sum(
         if match.empty:
             raise InputError(f"--plot-term: {term!r} is not among the tested terms")
         row = match.iloc[0]
-    matplotlib = require("matplotlib", "plot", "--plot")
-    matplotlib.use("Agg", force=True)
-    import io
-
-    import matplotlib.pyplot as plt
     import numpy as np
 
     from gsea_plus.library import load_library
-    from gsea_plus.library.cache import atomic_write
     from gsea_plus.prerank import running_sum
 
+    plt = _pyplot()
     specs = library if isinstance(library, (list, tuple)) else [library]
     lib_name = row["Library"]
     lib = next(
@@ -117,15 +128,14 @@ def plot_running_sum(
     peak = int(np.argmax(np.abs(rs)))
     ax.axvline(peak, color="red", ls="--", lw=0.8)
     ax.set_ylabel("running ES")
-    ax.set_title(f"{row['Term']}\nNES {row['NES']:.2f}, p {row['P-value']:.2e}, FDR {row['FDR']:.2e}", fontsize=9)
+    ax.set_title(
+        f"{row['Term']}\nNES {row['NES']:.2f}, p {row['P-value']:.2e}, FDR {row['FDR']:.2e}",
+        fontsize=9,
+    )
     ax_hits.vlines(positions, 0, 1, color="black", lw=0.5)
     ax_hits.set_yticks([])
     ax_score.fill_between(np.arange(len(signature)), signature.scores, color="#888888")
     ax_score.set_ylabel("score")
     ax_score.set_xlabel("rank in signature")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format=path.suffix.lower().lstrip("."))
-    plt.close(fig)
-    atomic_write(path, buf.getvalue())
-    return path
+    return _save(fig, path)

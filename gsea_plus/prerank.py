@@ -24,7 +24,6 @@ import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -109,22 +108,11 @@ def read_signature(source: str | os.PathLike | Mapping[str, float] | Iterable) -
     if not isinstance(source, (str, os.PathLike)):
         return Signature.from_pairs(source)
     import re
-    import sys
 
-    from gsea_plus.genes import _decode
+    from gsea_plus.textio import read_user_text
 
     name = os.fspath(source)
-    if name == "-":
-        text = _decode(sys.stdin.buffer.read(), "standard input")
-    else:
-        try:
-            text = _decode(Path(name).read_bytes(), name)
-        except FileNotFoundError as exc:
-            raise InputError(f"{name}: no such file") from exc
-        except IsADirectoryError as exc:
-            raise InputError(f"{name}: is a directory, not a signature file") from exc
-        except OSError as exc:
-            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from exc
+    text = read_user_text(name, error=InputError, what="a signature file")
     rows: list[tuple[int, list[str]]] = []
     for lineno, raw in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()

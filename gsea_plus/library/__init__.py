@@ -103,22 +103,22 @@ def load_libraries(specs: Iterable, *, offline: bool | None = None) -> list[Gene
 
 
 def _load_path(path: Path, *, name: str | None) -> GeneSetLibrary:
+    from gsea_plus.textio import os_error, read_user_bytes
+
     try:
         st = path.stat()
+        if path.is_dir():
+            raise IsADirectoryError(path)
     except FileNotFoundError as exc:
+        # a spec with a suffix or a slash is read as a path: say what was looked for
         raise LibraryError(f"{path}: no such library file") from exc
     except OSError as exc:
-        raise LibraryError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if path.is_dir():
-        raise LibraryError(f"{path}: is a directory, not a GMT file")
+        raise os_error(exc, path, error=LibraryError, what="a GMT file") from exc
     key = ("path", str(path.resolve()), st.st_mtime_ns, st.st_size, name)
     lib = _MEMO.get(key)
     if lib is not None:
         return lib
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise LibraryError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    data = read_user_bytes(path, error=LibraryError, what="a GMT file")
     if not data.strip():
         raise LibraryError(f"{path}: the library file is empty")
     sha = sha256_bytes(data)

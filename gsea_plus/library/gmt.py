@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gsea_plus.errors import LibraryError
-from gsea_plus.textio import decode_text
+from gsea_plus.textio import decode_text, read_user_bytes
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,7 @@ def parse_gmt_bytes(data: bytes, name: str = "GMT") -> list[GeneSet]:
 def read_gmt(path: str | Path) -> list[GeneSet]:
     """Read a GMT file, gzipped or not, whatever its extension."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise LibraryError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise LibraryError(f"{path}: is a directory, not a GMT file") from exc
-    except OSError as exc:
-        raise LibraryError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    data = read_user_bytes(path, error=LibraryError, what="a GMT file")
     if not data:
         raise LibraryError(f"{path}: the file is empty")
     return parse_gmt_bytes(data, str(path))
