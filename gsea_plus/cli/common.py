@@ -151,3 +151,23 @@ def write_frame(df, fmt: Format, output: Path | None) -> None:
 
         data = gzip.compress(data, compresslevel=6, mtime=0)
     atomic_write(output, data)
+
+
+def emit(result, *, fmt: Format, output: Path | None, summary: str, table) -> None:
+    """Deliver a command's result: ``-o FILE`` and/or stdout, as a table or a format.
+
+    On a terminal (``auto``) ``table()`` (a rich renderable) and the summary go to stdout;
+    otherwise the summary goes to stderr and the machine-readable result to stdout
+    unless ``-o`` took it.
+    """
+    chosen = resolve_format(fmt, output)
+    if output is not None:
+        write_frame(result, Format.tsv if chosen is Format.table else chosen, output)
+    if chosen is Format.table:
+        console = out_console()
+        console.print(table())
+        console.print(summary)
+        return
+    err_console().print(summary)
+    if output is None:
+        write_frame(result, chosen, None)

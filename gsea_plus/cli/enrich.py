@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gsea_plus.cli.app import app
-from gsea_plus.cli.common import Format, offline_option, err_console, out_console, resolve_format, write_frame
+from gsea_plus.cli.common import Format, emit, offline_option
 
 BACKGROUND_HELP = (
     "Background (universe). Default: the library's genes (N = genes in any term; the list is "
@@ -39,18 +39,28 @@ def enrich_cmd(
     correction: str = typer.Option("fdr_bh", "--correction", help=CORRECTION_HELP),
     min_size: int = typer.Option(1, "--min-size", help="Smallest term size kept.", min=0),
     max_size: int | None = typer.Option(None, "--max-size", help="Largest term size kept."),
-    min_overlap: int = typer.Option(1, "--min-overlap", help="Report terms with >= this many list genes.", min=1),
+    min_overlap: int = typer.Option(
+        1, "--min-overlap", help="Report terms with >= this many list genes.", min=1
+    ),
     top: int = typer.Option(20, "--top", "-n", help="Rows shown in the terminal table.", min=1),
     fmt: Format = typer.Option(
-        Format.auto, "--format", "-f",
+        Format.auto,
+        "--format",
+        "-f",
         help="Output format. auto: a rich table on a terminal, TSV when piped or redirected.",
     ),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the full table to this file."),
-    plot: Path | None = typer.Option(None, "--plot", help="Draw a dot plot of the top terms (.png, .svg, .pdf)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the full table to this file."
+    ),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Draw a dot plot of the top terms (.png, .svg, .pdf)."
+    ),
     plot_kind: str = typer.Option("dot", "--plot-kind", help="dot or bar."),
     offline: bool = offline_option(),
     hgnc: Path | None = typer.Option(
-        None, "--hgnc", envvar="GSEA_PLUS_HGNC",
+        None,
+        "--hgnc",
+        envvar="GSEA_PLUS_HGNC",
         help="HGNC complete-set table (hgnc_complete_set.txt, gz ok): match input genes missing "
         "from a library through HGNC aliases and previous symbols.",
     ),
@@ -89,25 +99,18 @@ def enrich_cmd(
         offline=offline,
         hgnc=hgnc,
     )
-    chosen = resolve_format(fmt, output)
-    if output is not None:
-        write_frame(result, Format.tsv if chosen is Format.table else chosen, output)
     if plot is not None:
         from gsea_plus.engine import to_frame
         from gsea_plus.plot import plot_enrichment
 
         plot_enrichment(to_frame(result), plot, kind=plot_kind, top=top)
-    summary = _summary(info)
-    if chosen is Format.table:
+
+    def table():
         from gsea_plus.output import rich_table
 
-        console = out_console()
-        console.print(rich_table(result, top=top, show_library=len(library) > 1))
-        console.print(summary)
-    else:
-        err_console().print(summary)
-        if output is None:
-            write_frame(result, chosen, None)
+        return rich_table(result, top=top, show_library=len(library) > 1)
+
+    emit(result, fmt=fmt, output=output, summary=_summary(info), table=table)
 
 
 def _summary(info) -> str:

@@ -45,7 +45,9 @@ def list_cmd(
         for col in ("name", "aliases", "species", "category", "cached"):
             table.add_column(col)
         for r in rows:
-            table.add_row(r["name"], r["aliases"], r["species"], r["category"], "yes" if r["cached"] else "")
+            table.add_row(
+                r["name"], r["aliases"], r["species"], r["category"], "yes" if r["cached"] else ""
+            )
         out_console().print(table)
     else:
         write_frame(df, resolve_format(fmt, None), None)
@@ -111,5 +113,7 @@ def path_cmd(name: str = typer.Argument(..., help="Alias or Enrichr name.")) -> 
 
     entry = cached(resolve_name(name))
     if not entry.exists():
-        raise LibraryError(f"library {entry.name} is not cached (run: gsea-plus libraries download {name})")
+        raise LibraryError(
+            f"library {entry.name} is not cached (run: gsea-plus libraries download {name})"
+        )
     typer.echo(str(entry.text))

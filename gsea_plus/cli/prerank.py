@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gsea_plus.cli.app import app
-from gsea_plus.cli.common import Format, offline_option, err_console, out_console, resolve_format, write_frame
+from gsea_plus.cli.common import Format, emit, offline_option
 from gsea_plus.cli.enrich import LIBRARY_HELP
 
 
@@ -71,9 +71,6 @@ def prerank_cmd(
         seed=seed,
         offline=offline,
     )
-    chosen = resolve_format(fmt, output)
-    if output is not None:
-        write_frame(result, Format.tsv if chosen is Format.table else chosen, output)
     if plot is not None:
         from gsea_plus.plot import plot_running_sum
 
@@ -82,13 +79,14 @@ def prerank_cmd(
         f"[dim]signature: {len(sig)} genes; {len(result)} terms tested; "
         f"{int((result['FDR'] < 0.05).sum())} with FDR < 0.05[/dim]"
     )
-    if chosen is Format.table:
+
+    def table():
         from rich.markup import escape
         from rich.table import Table
 
-        table = Table(header_style="bold")
+        out = Table(header_style="bold")
         for col in ("#", "Term", "ES", "NES", "P-value", "FDR", "Size", "Leading edge"):
-            table.add_column(
+            out.add_column(
                 col,
                 justify="right" if col not in ("Term", "Leading edge") else "left",
                 overflow="fold",
@@ -97,7 +95,7 @@ def prerank_cmd(
         for i, r in enumerate(result.head(top).itertuples(index=False), start=1):
             edge = r[7].split(";")
             shown = ", ".join(edge[:6]) + (f" +{len(edge) - 6}" if len(edge) > 6 else "")
-            table.add_row(
+            out.add_row(
                 str(i),
                 escape(r[0]),
                 f"{r[1]:.3f}",
@@ -107,10 +105,6 @@ def prerank_cmd(
                 str(r[5]),
                 escape(shown),
             )
-        console = out_console()
-        console.print(table)
-        console.print(summary)
-    else:
-        err_console().print(summary)
-        if output is None:
-            write_frame(result, chosen, None)
+        return out
+
+    emit(result, fmt=fmt, output=output, summary=summary, table=table)
