@@ -125,6 +125,33 @@ def worker(tool: str, gmt: Path, lists_path: Path, n: int, repeats: int, sample:
             for res in iter_enrich_many(subset, library=lib):
                 rows += len(res.table["Term"])
             return rows
+    elif tool.startswith(("dask-warm-", "local-warm")):
+        import gsea_plus
+        from gsea_plus.batch import iter_enrich_many
+
+        lib = gsea_plus.load_library(gmt)
+        engine = "local"
+        if tool.startswith("dask-warm-"):
+            import distributed
+
+            from gsea_plus.distributed import DaskEngine
+
+            cluster = distributed.LocalCluster(
+                n_workers=int(tool.rsplit("-", 1)[1]), threads_per_worker=1, processes=True,
+                dashboard_address=None, host="127.0.0.1",
+            )
+            client = distributed.Client(cluster)
+            engine = DaskEngine(client=client)
+            # warm-up: worker imports, one broadcast
+            for _ in iter_enrich_many(dict(list(lists.items())[:50]), library=lib, top=20,
+                                      engine=engine):
+                pass
+
+        def run():
+            rows = 0
+            for res in iter_enrich_many(subset, library=lib, top=20, engine=engine):
+                rows += len(res.table["Term"])
+            return rows
     elif tool == "gseapy":
         import gseapy
 
@@ -228,6 +255,8 @@ def main() -> None:
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--only", nargs="+", choices=["main", "sizes", "big", "dask"],
+                    default=["main", "sizes", "big", "dask"], help="sections to run")
     args = ap.parse_args()
     if args.worker:
         tool, gmt, lists, n, repeats, sample = args.worker
@@ -250,7 +279,7 @@ def main() -> None:
 
     rows = []
     results: dict = {}
-    for lib in LIBRARIES:
+    for lib in LIBRARIES if "main" in args.only else []:
         gmt = benchmark_gmt(lib)
         for n in args.sizes:
             lists = lists_files[lib, n]
@@ -263,7 +292,8 @@ def main() -> None:
                 for tool, sample in (("gseapy", args.gseapy_sample), ("pfex", args.pfex_max),
                                      ("goatools", args.goatools_sample)):
                     r = measure_worker(tool, gmt, lists, n, args.repeats, sample)
-                    entry[tool] = (median(r["times"]), r["rss_mb"], r["measured"] < n, r["measured"])
+                    t = median(r["times"])
+                    entry[tool] = (t, r["rss_mb"], r["measured"] < n, r["measured"])
                     print(f"  {tool}: {median(r['times']):.3f}s (measured {r['measured']} "
                           f"of {n}) {r['rss_mb']:.0f}MB", flush=True)
             results[lib, n] = entry
@@ -281,20 +311,21 @@ def main() -> None:
                 row.append(f"{entry['pfex'][0] / entry['api'][0]:,.1f}x")
                 row.append(f"{entry['pfex'][0] / entry['cli'][0]:,.1f}x")
             rows.append(row)
-    print()
-    print("## lists x library: time (median) and peak RSS")
-    print(markdown_table(
+    if rows:
+        print()
+        print("## lists x library: time (median) and peak RSS")
+        print(markdown_table(
         ["library", "lists", "gsea-plus CLI --top 20 (whole process) / peak RSS",
          "gsea-plus API (all rows)", "gseapy.enrich loop", "pfex batch", "goatools loop",
          "gseapy / gsea-plus API", "pfex / gsea-plus API", "pfex / gsea-plus CLI"],
         rows,
-    ))
+        ))
 
     # Library size at 1,000 lists: Hallmark (50 terms) .. GWAS 2023 (5,271 terms, 18k genes).
     sizes_rows = []
     n = 1000 if 1000 in args.sizes else max(args.sizes)
     for lib in ["MSigDB_Hallmark_2020", "KEGG_2021_Human", "GO_Biological_Process_2023",
-                "GWAS_Catalog_2023"]:
+                "GWAS_Catalog_2023"] if "sizes" in args.only else []:
         gmt = benchmark_gmt(lib)
         sets = read_gmt_sets(gmt)
         path = work / f"size_{lib}_{n}.gmt"
@@ -306,12 +337,13 @@ def main() -> None:
         sizes_rows.append([lib, f"{len(sets):,}", f"{genes:,}", fmt_s(median(t)),
                            f"{rss:.0f} MB", fmt_s(median(api["times"])), f"{api['rows']:,}"])
         print(f"size {lib}: {median(t):.2f}s {rss:.0f}MB", flush=True)
-    print()
-    print(f"## library size at {n:,} lists")
-    print(markdown_table(["library", "terms", "genes", "CLI --top 20", "peak RSS",
-                          "API (all rows)", "rows"], sizes_rows))
+    if sizes_rows:
+        print()
+        print(f"## library size at {n:,} lists")
+        print(markdown_table(["library", "terms", "genes", "CLI --top 20", "peak RSS",
+                              "API (all rows)", "rows"], sizes_rows))
 
-    if not args.no_big:
+    if not args.no_big and "big" in args.only:
         lib = "GO_Biological_Process_2023"
         gmt = benchmark_gmt(lib)
         path = work / f"{lib}_{args.big}.gmt"
@@ -330,7 +362,7 @@ def main() -> None:
                                f"{sum(1 for _ in open(out)) - 1:,}"]]))
         out.unlink(missing_ok=True)
 
-    if not args.no_dask:
+    if not args.no_dask and "dask" in args.only:
         lib = "GO_Biological_Process_2023"
         gmt = benchmark_gmt(lib)
         n = max(args.sizes)
@@ -346,6 +378,15 @@ def main() -> None:
         print(f"## Dask local cluster, {n:,} lists x {lib}, --top 20 (whole process, "
               "cluster start included)")
         print(markdown_table(["engine", "time (median)", "peak RSS (client)"], dask_rows))
+        warm = []
+        for tool in ("local-warm", "dask-warm-1", "dask-warm-2"):
+            r = measure_worker(tool, gmt, lists, n, args.repeats, 0)
+            warm.append([tool, fmt_s(median(r["times"])), f"{n / median(r['times']):,.0f}"])
+            print(f"{tool}: {median(r['times']):.2f}s", flush=True)
+        print()
+        print(f"## Dask, warm cluster (started before timing), {n:,} lists x {lib}, --top 20, "
+              "in-process")
+        print(markdown_table(["engine", "time (median)", "lists/s"], warm))
 
 
 if __name__ == "__main__":

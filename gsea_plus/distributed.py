@@ -80,7 +80,10 @@ class DaskEngine(BatchEngine):
         self, func: Callable[[Any, Any], Any], chunks: Iterable[Any], shared: Any
     ) -> Iterator[Any]:
         """Yield ``func(chunk, shared)`` per chunk, in order, with ``shared`` broadcast once."""
-        (shared_future,) = self.client.scatter([shared], broadcast=True)
+        # hash=False: a fresh key per run. With content hashing, a second run on the same
+        # client reuses the key the first run is still releasing, and its chunks fail
+        # with "lost dependencies".
+        (shared_future,) = self.client.scatter([shared], broadcast=True, hash=False)
         pending: deque = deque()
         try:
             for chunk in chunks:

@@ -52,9 +52,12 @@ def test_local_cluster_matches_local_engine():
                 lists, library=lib, chunk_size=4, top=25, engine=engine
             )
         # The prepared library went out once, broadcast; chunks ran on both workers.
-        assert scatters == [{"broadcast": True}]
+        assert scatters == [{"broadcast": True, "hash": False}]
+        # a second run on the same client (the shared data re-sent under a new key)
+        again = gsea_plus.enrich_many(lists, library=lib, chunk_size=4, top=25, engine=engine)
         assert len({t["worker"] for t in stream.data}) == 2
     pd.testing.assert_frame_equal(local, remote, check_exact=True)
+    pd.testing.assert_frame_equal(local, again, check_exact=True)
     assert len(local) > 500 and "empty" not in set(local["List"])
 
 
