@@ -137,3 +137,63 @@ def test_low_vocabulary_coverage_warns(caplog):
         view = ModelView.build(prepare(lib), TableScorer(["X1", "Y1", "Y2"]))
     assert view.coverage == pytest.approx(1 / 6)
     assert "17%" in caplog.text
+
+
+# --------------------------------------------------------------------------- gene function
+
+
+def test_gene_function_ranks_terms_by_the_genes_prediction():
+    from gsea_plus.rank import gene_function
+
+    genes = [f"G{i}" for i in range(60)]
+    rng = np.random.default_rng(8)
+    sets = {
+        f"T{t}": list(rng.choice(genes, size=int(rng.integers(3, 12)), replace=False))
+        for t in range(25)
+    }
+    scorer = TableScorer(genes, seed=2)
+    cand, members = gene_function("g7", sets, model=scorer)
+    index = {g: i for i, g in enumerate(genes)}
+    assert set(members["Term"]) == {t for t, gs in sets.items() if "G7" in gs}
+    assert set(cand["Term"]) == {t for t, gs in sets.items() if "G7" not in gs}
+    for row in cand.itertuples(index=False):
+        ids = np.array([index[g] for g in sets[row.Term]])
+        s = scorer.score_ids([ids])[0]
+        others = np.setdiff1d(np.arange(len(genes)), ids)
+        assert row.Probability == pytest.approx(s[7])
+        assert row.Rank == 1 + int(np.sum(s[others] > s[7]))
+    assert np.all(np.diff(cand["Probability"].to_numpy()) <= 0)
+
+
+def test_gene_function_unknown_gene_suggests_close_symbols():
+    from gsea_plus.errors import InputError
+    from gsea_plus.rank import gene_function
+
+    scorer = TableScorer(["PLIN1", "PLIN2", "PLIN3", "TP53"])
+    with pytest.raises(InputError, match="PLIN9 is not in the model's vocabulary.*PLIN1"):
+        gene_function("PLIN9", {"T": ["PLIN1", "TP53"]}, model=scorer)
+
+
+def test_gene_command_with_a_published_layout_checkpoint(tmp_path):
+    import csv
+    import io
+
+    from typer.testing import CliRunner
+
+    from gsea_plus.cli import app
+    from test_model_network import GENES, write_published
+
+    model_dir = write_published(tmp_path / "tiny")
+    gmt = tmp_path / "lib.gmt"
+    gmt.write_text(
+        "".join(f"T{t}\t\t" + "\t".join(GENES[t : t + 6]) + "\n" for t in range(0, 30, 3))
+    )
+    res = CliRunner().invoke(
+        app, ["gene", "G4", "-l", str(gmt), "--model", str(model_dir), "-f", "tsv"]
+    )
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(res.stdout), delimiter="\t"))
+    assert {r["Term"] for r in rows if r["Contains"] == "True"} == {"T0", "T3"}
+    assert len(rows) == 10
+    probs = [float(r["Probability"]) for r in rows if r["Contains"] == "False"]
+    assert probs == sorted(probs, reverse=True) and all(0 < p < 1 for p in probs)
