@@ -178,10 +178,10 @@ def test_gene_command_with_a_published_layout_checkpoint(tmp_path):
     import csv
     import io
 
+    from test_model_network import GENES, write_published
     from typer.testing import CliRunner
 
     from gsea_plus.cli import app
-    from test_model_network import GENES, write_published
 
     model_dir = write_published(tmp_path / "tiny")
     gmt = tmp_path / "lib.gmt"
