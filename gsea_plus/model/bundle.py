@@ -33,6 +33,9 @@ def write_blend_model(
 ) -> dict[str, str]:
     """Write the autoencoder (``dtype``) and, optionally, neighbors + ``blend.json``.
 
+    Neighbor values are stored as uint8 with per-gene scales, except with
+    ``dtype="float32"`` (an unquantized reference).
+
     Returns the sha256 of every file written.
     """
     from safetensors.numpy import save
@@ -41,18 +44,13 @@ def write_blend_model(
     network.save(directory, dtype=dtype)
     if neighbors is not None:
         idx, val = neighbors
-        q, scale = quantize_neighbors(val)
         index_dtype = np.uint16 if len(network.genes) < 2**16 else np.int32
-        atomic_write(
-            directory / "neighbors.safetensors",
-            save(
-                {
-                    "indices": np.ascontiguousarray(idx.astype(index_dtype)),
-                    "values": np.ascontiguousarray(q),
-                    "scale": scale,
-                }
-            ),
-        )
+        tables = {"indices": np.ascontiguousarray(idx.astype(index_dtype))}
+        if dtype == "float32":  # the unquantized reference
+            tables["values"] = np.ascontiguousarray(val, dtype=np.float32)
+        else:
+            tables["values"], tables["scale"] = quantize_neighbors(val)
+        atomic_write(directory / "neighbors.safetensors", save(tables))
         blend = {
             "parts": [
                 {"scorer": "autoencoder", "weight": weights[0], "transform": "log"},

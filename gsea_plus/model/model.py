@@ -202,16 +202,19 @@ def _input_genes(genes: Iterable[str] | str | Path) -> list[str]:
 
 def _known(model: Model, genes: list[str]) -> tuple[np.ndarray, list[str]]:
     ids, unknown = lookup_ids(model._index, genes)
-    if unknown:
-        shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
-        message = f"{len(unknown)} of {len(genes)} input genes are not in the model vocabulary: {shown}"
-        log.warning(message)
-        warnings.warn(message, UnknownGenesWarning, stacklevel=3)
     if len(ids) == 0:
         raise InputError(
             f"none of the {len(genes)} input genes is in the model vocabulary "
             f"({len(model.vocab)} genes)"
         )
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        message = (
+            f"{len(unknown)} of {len(genes)} input genes are not in the model vocabulary: "
+            f"{shown}"
+        )
+        log.warning(message)
+        warnings.warn(message, UnknownGenesWarning, stacklevel=3)
     return ids, unknown
 
 
