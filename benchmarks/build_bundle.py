@@ -53,8 +53,12 @@ def quant_tasks(vocab):
     mapper = SymbolMapper.from_hgnc(SHARED / "mapping/hgnc_complete_set.subset.tsv.gz")
     sets = normalize_sets(read_gmt(SHARED / "benchmark/KEGG_2021_Human.gmt"), mapper)
     return paper_tasks(
-        "KEGG_2021_Human", sets, vocab, repeats=QUANT_CHECK["repeats"],
-        seed=QUANT_CHECK["seed"], max_terms=QUANT_CHECK["max_terms"],
+        "KEGG_2021_Human",
+        sets,
+        vocab,
+        repeats=QUANT_CHECK["repeats"],
+        seed=QUANT_CHECK["seed"],
+        max_terms=QUANT_CHECK["max_terms"],
     )
 
 
@@ -89,23 +93,28 @@ def main() -> None:
     ref_dir = Path("/tmp/gsea_plus_bundle_f32")
     if ref_dir.exists():
         shutil.rmtree(ref_dir)
-    write_blend_model(net, ref_dir, neighbors=(idx, val.astype(np.float32)), weights=weights,
-                      dtype="float32")
+    write_blend_model(
+        net, ref_dir, neighbors=(idx, val.astype(np.float32)), weights=weights, dtype="float32"
+    )
     if args.out.exists():
         for p in args.out.iterdir():
             p.unlink()
-    sha = write_blend_model(net, args.out, neighbors=(idx, val), weights=weights,
-                            dtype=args.dtype)
+    sha = write_blend_model(net, args.out, neighbors=(idx, val), weights=weights, dtype=args.dtype)
     tasks = quant_tasks(net.genes)
     check = {}
     for name, path in (("float32", ref_dir), (args.dtype, args.out)):
         m = Model.load(path)
-        check[name] = {"model": median_auroc(m, tasks), "autoencoder": median_auroc(m.autoencoder, tasks)}
+        check[name] = {
+            "model": median_auroc(m, tasks),
+            "autoencoder": median_auroc(m.autoencoder, tasks),
+        }
     f16 = Path("/tmp/gsea_plus_bundle_f16")
     write_blend_model(net, f16, neighbors=(idx, val), weights=weights, dtype="float16")
     m16 = Model.load(f16)
-    check["float16"] = {"model": median_auroc(m16, tasks),
-                        "autoencoder": median_auroc(m16.autoencoder, tasks)}
+    check["float16"] = {
+        "model": median_auroc(m16, tasks),
+        "autoencoder": median_auroc(m16.autoencoder, tasks),
+    }
     quant = {"check": QUANT_CHECK, "median_auroc": check}
     (args.out / "quantization.json").write_text(json.dumps(quant, indent=2) + "\n")
     print(json.dumps(quant, indent=2))
@@ -165,8 +174,8 @@ def write_card(args, net, corpus_sets, sha, quant) -> None:
         "",
         "## Training corpus",
         "",
-        f"{len(corpus_sets)} gene sets (10 < size < 1000 after HGNC normalization, exact duplicates "
-        f"removed), {len(genes)} distinct genes, {net.config.vocab_size - 2} genes in the "
+        f"{len(corpus_sets)} gene sets (10 < size < 1000 after HGNC normalization, exact "
+        f"duplicates removed), {len(genes)} distinct genes, {net.config.vocab_size - 2} genes in the "
         f"vocabulary (in at least 5 sets); median set size {int(np.median(sizes))}.",
         "",
         "| source library | sets |",
@@ -195,7 +204,11 @@ def write_card(args, net, corpus_sets, sha, quant) -> None:
         )
     if args.benchmark and args.benchmark.exists():
         df = pd.read_csv(args.benchmark, sep="\t")
-        lines += ["", "## Benchmark (paper protocol; median over terms of per-term median AUROC)", ""]
+        lines += [
+            "",
+            "## Benchmark (paper protocol; median over terms of per-term median AUROC)",
+            "",
+        ]
         lines += benchmark_table(df)
     if args.variants and args.variants.exists():
         lines += ["", args.variants.read_text().strip()]
@@ -203,10 +216,15 @@ def write_card(args, net, corpus_sets, sha, quant) -> None:
 
 
 def benchmark_table(df: pd.DataFrame) -> list[str]:
-    methods = [m for m in ("model", "cooccurrence", "cooccurrence_cosine", "random")
-               if m in set(df["method"])]
-    out = ["| library | protocol | terms | " + " | ".join(methods) + " |",
-           "|---|---|---:|" + "---:|" * len(methods)]
+    methods = [
+        m
+        for m in ("model", "cooccurrence", "cooccurrence_cosine", "random")
+        if m in set(df["method"])
+    ]
+    out = [
+        "| library | protocol | terms | " + " | ".join(methods) + " |",
+        "|---|---|---:|" + "---:|" * len(methods),
+    ]
     for (lib, proto), g in df.groupby(["library", "protocol"], sort=False):
         vals = {r.method: r for r in g.itertuples()}
         n = int(vals["model"].n_terms) if "model" in vals else ""

@@ -14,7 +14,7 @@ The equivalent command line::
     gsea-plus model evaluate --corpus corpus.gmt.gz \\
         --hgnc ../shared/data/mapping/hgnc_complete_set.subset.tsv.gz \\
         -l ../shared/data/benchmark/KEGG_2021_Human.gmt ... \\
-        --time-split ../shared/data/benchmark/KEGG_2016.gmt=../shared/data/benchmark/KEGG_2021_Human.gmt \\
+        --time-split OLD.gmt=NEW.gmt \\
         --format tsv
 """
 
@@ -38,8 +38,10 @@ LIBRARIES = [
 ]
 TIME_SPLITS = [
     (SHARED / "benchmark/KEGG_2016.gmt", SHARED / "benchmark/KEGG_2021_Human.gmt"),
-    (SHARED / "benchmark/GO_Biological_Process_2021.gmt",
-     SHARED / "benchmark/GO_Biological_Process_2023.gmt"),
+    (
+        SHARED / "benchmark/GO_Biological_Process_2021.gmt",
+        SHARED / "benchmark/GO_Biological_Process_2023.gmt",
+    ),
 ]
 
 
@@ -74,16 +76,23 @@ def main() -> None:
     corpus = [s.genes for s in read_gmt(args.corpus)]
     t0 = time.perf_counter()
     table = run_evaluation(
-        model, libs, corpus=corpus, time_splits=splits, repeats=args.repeats, seed=args.seed,
+        model,
+        libs,
+        corpus=corpus,
+        time_splits=splits,
+        repeats=args.repeats,
+        seed=args.seed,
         max_terms=args.max_terms,
-        progress=lambda m: print(f"[{time.perf_counter() - t0:6.0f}s] {m}", file=sys.stderr,
-                                 flush=True),
+        progress=lambda m: print(
+            f"[{time.perf_counter() - t0:6.0f}s] {m}", file=sys.stderr, flush=True
+        ),
     )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, sep="\t", index=False, float_format="%.4f")
-    wide = table.pivot_table(index=["library", "protocol"], columns="method",
-                             values="median_auroc", sort=False)
+    wide = table.pivot_table(
+        index=["library", "protocol"], columns="method", values="median_auroc", sort=False
+    )
     n = table[table["method"] == "model"].set_index(["library", "protocol"])["n_terms"]
     wide.insert(0, "n_terms", n)
     pd.set_option("display.width", 200)

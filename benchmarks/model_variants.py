@@ -66,12 +66,16 @@ def zscore(s: np.ndarray) -> np.ndarray:
 
 def evaluate_scores(scores: np.ndarray, tasks) -> pd.DataFrame:
     rows = []
-    for t, s in zip(tasks, scores):
+    for t, s in zip(tasks, scores, strict=True):
         pos = np.isin(t.candidates, t.positives)
         c = s[t.candidates]
         rows.append(
-            {"library": t.library, "term": t.term, "auroc": auroc(c, pos),
-             "ap": average_precision(c, pos)}
+            {
+                "library": t.library,
+                "term": t.term,
+                "auroc": auroc(c, pos),
+                "ap": average_precision(c, pos),
+            }
         )
     return pd.DataFrame(rows)
 
@@ -118,9 +122,7 @@ def main() -> None:
             cos = CooccurrenceScorer.__new__(CooccurrenceScorer)
             cos.__dict__.update(co.__dict__)
             cos.normalize = "cosine"
-            frames.append(
-                summarize(evaluate_scores(cos.score_ids(ids), tl), "cooccurrence_cosine")
-            )
+            frames.append(summarize(evaluate_scores(cos.score_ids(ids), tl), "cooccurrence_cosine"))
         for k in args.k or [256]:
             nb = NeighborScorer(vocab, idx[:, :k], val[:, :k]).score_ids(ids)
             nbz = zscore(np.sqrt(nb))
@@ -130,8 +132,11 @@ def main() -> None:
                     if w == 1.0 and mname != next(iter(nets)):
                         continue
                     label = (
-                        f"neighbors{k}" if w == 1.0
-                        else mname if w == 0.0 else f"{mname}+neighbors{k}@{w:g}"
+                        f"neighbors{k}"
+                        if w == 1.0
+                        else mname
+                        if w == 0.0
+                        else f"{mname}+neighbors{k}@{w:g}"
                     )
                     if w == 0.0 and k != (args.k or [256])[0]:
                         continue

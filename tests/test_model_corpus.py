@@ -86,9 +86,7 @@ def test_corpus_filters_maps_and_tags(training: Path):
     assert by_term["MOUSE_KEEP"].genes == tuple(_genes("GENE", 14))
     assert by_term["MOUSE_KEEP"].description == "msig_Mm:M2:CGP"
     assert by_term["b2"].description == "libB/Other"
-    assert source_counts(corpus.sets) == {
-        "libA/A": 2, "libB/Other": 1, "msig_Mm:M2:CGP": 1
-    }
+    assert source_counts(corpus.sets) == {"libA/A": 2, "libB/Other": 1, "msig_Mm:M2:CGP": 1}
 
 
 def test_alias_mapping_makes_duplicates(training: Path, tmp_path: Path):
@@ -129,10 +127,17 @@ def test_cli_corpus(training: Path, tmp_path: Path):
     result = CliRunner().invoke(
         app,
         [
-            "model", "corpus", str(training), "-o", str(out),
-            "--hgnc", str(training.parent / "mapping" / "hgnc.tsv"),
-            "--orthologs", str(training.parent / "mapping" / "ortho.tsv.gz"),
-            "--max-size", "25",
+            "model",
+            "corpus",
+            str(training),
+            "-o",
+            str(out),
+            "--hgnc",
+            str(training.parent / "mapping" / "hgnc.tsv"),
+            "--orthologs",
+            str(training.parent / "mapping" / "ortho.tsv.gz"),
+            "--max-size",
+            "25",
         ],
     )
     assert result.exit_code == 0, result.output

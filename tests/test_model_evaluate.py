@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import SHARED, requires_shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import mannwhitneyu
@@ -19,8 +20,6 @@ from gsea_plus.model.evaluate import (
     time_split_tasks,
 )
 
-from conftest import SHARED, requires_shared
-
 
 @settings(max_examples=60, deadline=None)
 @given(
@@ -29,8 +28,9 @@ from conftest import SHARED, requires_shared
 )
 def test_auroc_equals_mann_whitney(values, data):
     scores = np.array(values, dtype=float)
-    positive = np.array(data.draw(st.lists(st.booleans(), min_size=len(values),
-                                           max_size=len(values))))
+    positive = np.array(
+        data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values)))
+    )
     if positive.all() or not positive.any():
         assert np.isnan(auroc(scores, positive))
         return
@@ -50,7 +50,11 @@ def test_paper_tasks_follow_the_protocol():
     vocab = [f"G{i}" for i in range(100)]
     sets = [
         GeneSet("big", "", tuple(f"G{i}" for i in range(30))),
-        GeneSet("half_unknown", "", tuple([f"G{i}" for i in range(40, 52)] + [f"X{i}" for i in range(12)])),
+        GeneSet(
+            "half_unknown",
+            "",
+            tuple([f"G{i}" for i in range(40, 52)] + [f"X{i}" for i in range(12)]),
+        ),
         GeneSet("small", "", tuple(f"G{i}" for i in range(60, 64))),
     ]
     tasks = paper_tasks("lib", sets, vocab, repeats=5, seed=3)
@@ -69,8 +73,10 @@ def test_paper_tasks_follow_the_protocol():
 def test_time_split_tasks_predict_added_genes():
     vocab = [f"G{i}" for i in range(50)]
     old = [GeneSet("Glycolysis_Homo sapiens_hsa00010", "", tuple(f"G{i}" for i in range(8)))]
-    new = [GeneSet("Glycolysis", "", tuple(f"G{i}" for i in range(15))),
-           GeneSet("Other", "", tuple(f"G{i}" for i in range(20, 40)))]
+    new = [
+        GeneSet("Glycolysis", "", tuple(f"G{i}" for i in range(15))),
+        GeneSet("Other", "", tuple(f"G{i}" for i in range(20, 40))),
+    ]
     (task,) = time_split_tasks("k", old, new, vocab)
     assert task.inputs.tolist() == list(range(8))
     assert task.positives.tolist() == list(range(8, 15))
@@ -121,7 +127,7 @@ def test_bundled_model_beats_cooccurrence_on_kegg(default_corpus):
         seed=0,
         max_terms=40,
     )
-    auc = dict(zip(table["method"], table["median_auroc"]))
+    auc = dict(zip(table["method"], table["median_auroc"], strict=True))
     assert set(auc) == {"model", "cooccurrence", "cooccurrence_cosine", "random"}
     assert auc["model"] > auc["cooccurrence"] + 0.03
     assert auc["model"] > auc["cooccurrence_cosine"]
@@ -144,8 +150,14 @@ def test_quantized_bundle_matches_float32_reference():
     from build_bundle import QUANT_CHECK
 
     assert record["check"] == QUANT_CHECK
-    tasks = paper_tasks("KEGG_2021_Human", _kegg(), model.vocab, repeats=QUANT_CHECK["repeats"],
-                        seed=QUANT_CHECK["seed"], max_terms=QUANT_CHECK["max_terms"])
+    tasks = paper_tasks(
+        "KEGG_2021_Human",
+        _kegg(),
+        model.vocab,
+        repeats=QUANT_CHECK["repeats"],
+        seed=QUANT_CHECK["seed"],
+        max_terms=QUANT_CHECK["max_terms"],
+    )
     now = summarize(evaluate_tasks(model, tasks), "m")["median_auroc"].iloc[0]
     ref = record["median_auroc"]["float32"]["model"]
     assert now == pytest.approx(record["median_auroc"]["int8"]["model"], abs=1e-6)
@@ -167,19 +179,27 @@ def test_cli_evaluate_tsv(tmp_path, default_corpus):
     result = CliRunner().invoke(
         app,
         [
-            "model", "evaluate",
-            "--library", str(SHARED / "benchmark/MSigDB_Hallmark_2020.gmt"),
+            "model",
+            "evaluate",
+            "--library",
+            str(SHARED / "benchmark/MSigDB_Hallmark_2020.gmt"),
             "--time-split",
             f"{SHARED / 'benchmark/KEGG_2016.gmt'}={SHARED / 'benchmark/KEGG_2021_Human.gmt'}",
-            "--corpus", str(small), "--repeats", "1", "--max-terms", "12",
-            "--format", "tsv",
+            "--corpus",
+            str(small),
+            "--repeats",
+            "1",
+            "--max-terms",
+            "12",
+            "--format",
+            "tsv",
         ],
     )
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     header = lines[0].split("\t")
     assert {"library", "method", "median_auroc", "mean_ap", "n_terms"} <= set(header)
-    rows = [dict(zip(header, ln.split("\t"))) for ln in lines[1:]]
+    rows = [dict(zip(header, ln.split("\t"), strict=True)) for ln in lines[1:]]
     assert {r["method"] for r in rows} == {"model", "cooccurrence", "cooccurrence_cosine", "random"}
     assert {r["library"] for r in rows} == {"MSigDB_Hallmark_2020", "KEGG_2016->KEGG_2021_Human"}
     model_rows = [r for r in rows if r["method"] == "model"]

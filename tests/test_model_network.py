@@ -19,8 +19,14 @@ from gsea_plus.model.vocab import Vocab
 GENES = [f"G{i}" for i in range(40)]
 
 
-def write_published(directory: Path, *, vocab_size: int | None = None, seed: int = 0,
-                    dtype=np.float32, drop: str | None = None) -> Path:
+def write_published(
+    directory: Path,
+    *,
+    vocab_size: int | None = None,
+    seed: int = 0,
+    dtype=np.float32,
+    drop: str | None = None,
+) -> Path:
     """A tiny checkpoint in exactly the published layout (config, vocab, safetensors)."""
     from safetensors.numpy import save_file
 
@@ -45,17 +51,28 @@ def test_published_keys_and_dims():
     assert cfg.encoder_dims == [1000, 512, 256]
     assert cfg.decoder_dims == [256, 256, 1000]
     assert set(expected_keys(cfg)) == {
-        "encoder.layers.0.weight", "encoder.layers.0.bias",
-        "encoder.layers.3.weight", "encoder.layers.3.bias",
-        "decoder.layers.0.weight", "decoder.layers.0.bias",
-        "decoder.layers.3.weight", "decoder.layers.3.bias",
+        "encoder.layers.0.weight",
+        "encoder.layers.0.bias",
+        "encoder.layers.3.weight",
+        "encoder.layers.3.bias",
+        "decoder.layers.0.weight",
+        "decoder.layers.0.bias",
+        "decoder.layers.3.weight",
+        "decoder.layers.3.bias",
     }
     assert expected_keys(cfg)["encoder.layers.0.weight"] == (512, 1000)
 
 
 def test_config_round_trip(tmp_path):
-    cfg = ModelConfig(vocab_size=77, d_model=32, depth=3, dropout=0.1, partition=0.5,
-                      loss="softmax", extra={"weighted_loss": "none"})
+    cfg = ModelConfig(
+        vocab_size=77,
+        d_model=32,
+        depth=3,
+        dropout=0.1,
+        partition=0.5,
+        loss="softmax",
+        extra={"weighted_loss": "none"},
+    )
     cfg.save(tmp_path / "config.json")
     back = ModelConfig.load(tmp_path / "config.json")
     assert back == cfg

@@ -111,8 +111,15 @@ def test_cli_predict_all_unknown_is_one_line_error(tmp_path):
     import sys
 
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from gsea_plus.cli import main; sys.argv=['gsea-plus','predict',sys.argv[1]]; main()", str(genes)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from gsea_plus.cli import main; "
+            "sys.argv=['gsea-plus','predict',sys.argv[1]]; main()",
+            str(genes),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "none of the 2 input genes" in proc.stderr
@@ -138,3 +145,20 @@ def test_predict_import_does_not_load_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_blend_score_is_the_documented_formula():
+    model = load_model()
+    spec = json.loads((BUNDLED / "blend.json").read_text())
+    weights = {p["scorer"]: p["weight"] for p in spec["parts"]}
+    rng = np.random.default_rng(5)
+    ids = [rng.choice(len(model.vocab), size=n, replace=False) for n in (3, 20, 60)]
+    ae = model.autoencoder.score_ids(ids).astype(np.float64)
+    neighbors = model.scorer.parts[1][0].score_ids(ids).astype(np.float64)
+
+    def z(s):
+        return (s - s.mean(1, keepdims=True)) / s.std(1, keepdims=True)
+
+    ref = weights["autoencoder"] * z(np.log(ae)) + weights["neighbors"] * z(np.sqrt(neighbors))
+    np.testing.assert_allclose(model.score_ids(ids), ref, atol=2e-4)
+    np.testing.assert_allclose(ae.sum(axis=1), 1.0, rtol=1e-4)  # softmax probabilities

@@ -32,7 +32,9 @@ def test_training_lowers_loss_and_learns_modules(tmp_path, loss, partition):
         vocab_size=3, d_model=16, depth=2, dropout=0.1, partition=partition, loss=loss
     )
     result = train_model(
-        sets, tmp_path / "m", config=cfg,
+        sets,
+        tmp_path / "m",
+        config=cfg,
         train=TrainConfig(epochs=8, batch_size=32, lr=1e-2, early_stop=0, seed=1, threads=1),
     )
     losses = [h["train_loss"] for h in result.history]

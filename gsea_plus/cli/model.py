@@ -29,7 +29,9 @@ def _find_beside(dirs: list[Path], relative: str) -> Path | None:
 
 @model_app.command("corpus")
 def corpus(
-    paths: list[Path] = typer.Argument(..., help="GMT files or directories (searched recursively)."),
+    paths: list[Path] = typer.Argument(
+        ..., help="GMT files or directories (searched recursively)."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Corpus GMT to write (.gmt.gz)."),
     hgnc: Path | None = typer.Option(
         None, help="HGNC complete-set table; default: mapping/hgnc_complete_set*.tsv.gz beside DIR."
@@ -263,7 +265,9 @@ def predict(
 
         view = Table(title=f"top {len(df)} predicted genes")
         for col in ("Rank", "Gene", "Score", "Probability", "In input"):
-            view.add_column(col, justify="right" if col in ("Rank", "Score", "Probability") else "left")
+            view.add_column(
+                col, justify="right" if col in ("Rank", "Score", "Probability") else "left"
+            )
         for row in df.itertuples(index=False):
             view.add_row(
                 str(row.Rank),

@@ -243,7 +243,9 @@ def build_corpus(
                 continue
             tag = f"{parent}:{category}" if is_mouse and category else tag_base
             stats.read[tag] += 1
-            genes = _map_genes(gs.genes, mapper, ortho if is_mouse else None, approved_only)
+            genes = _map_genes(
+                gs.genes, mapper, ortho if is_mouse else None, approved_only=approved_only
+            )
             if not min_size < len(genes) < max_size:
                 stats.size_filtered += 1
                 continue
@@ -270,6 +272,7 @@ def _map_genes(
     genes: Iterable[str],
     mapper: object | None,
     ortho: dict[str, str] | None,
+    *,
     approved_only: bool,
 ) -> tuple[str, ...]:
     out: dict[str, None] = {}

@@ -169,15 +169,13 @@ def time_split_tasks(
     return tasks
 
 
-def evaluate_tasks(
-    scorer: GeneScorer, tasks: Sequence[Task], *, batch: int = 256
-) -> pd.DataFrame:
+def evaluate_tasks(scorer: GeneScorer, tasks: Sequence[Task], *, batch: int = 256) -> pd.DataFrame:
     """Score every task; one row per task with its AUROC and average precision."""
     rows = []
     for start in range(0, len(tasks), batch):
         part = tasks[start : start + batch]
         scores = scorer.score_ids([t.inputs for t in part])
-        for t, s in zip(part, scores):
+        for t, s in zip(part, scores, strict=True):
             cand = s[t.candidates]
             pos = np.isin(t.candidates, t.positives, assume_unique=True)
             rows.append(

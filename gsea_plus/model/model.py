@@ -210,8 +210,7 @@ def _known(model: Model, genes: list[str]) -> tuple[np.ndarray, list[str]]:
     if unknown:
         shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
         message = (
-            f"{len(unknown)} of {len(genes)} input genes are not in the model vocabulary: "
-            f"{shown}"
+            f"{len(unknown)} of {len(genes)} input genes are not in the model vocabulary: {shown}"
         )
         log.warning(message)
         warnings.warn(message, UnknownGenesWarning, stacklevel=3)
@@ -297,8 +296,10 @@ def embed(
         Model spec for :func:`load_model`.
     """
     m = load_model(model)
-    if isinstance(genes, (list, tuple)) and genes and all(
-        isinstance(g, (list, tuple)) for g in genes
+    if (
+        isinstance(genes, (list, tuple))
+        and genes
+        and all(isinstance(g, (list, tuple)) for g in genes)
     ):
         ids = [_known(m, read_gene_list_of(g))[0] for g in genes]
         return m.encode_ids(ids)

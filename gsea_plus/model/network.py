@@ -74,9 +74,7 @@ def quantize_int8(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, scale.astype(np.float32)
 
 
-def dequantize(
-    tensors: dict[str, np.ndarray], key: str, *, source: str = "weights"
-) -> np.ndarray:
+def dequantize(tensors: dict[str, np.ndarray], key: str, *, source: str = "weights") -> np.ndarray:
     """The float32 value of ``key`` (float32, float16, or int8 with ``key.scale``)."""
     value = tensors[key]
     if value.dtype == np.int8:

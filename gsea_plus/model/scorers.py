@@ -79,6 +79,7 @@ class _Base:
 
     @property
     def index(self) -> dict[str, int]:
+        """Gene symbol -> column."""
         cached = self.__dict__.get("_index")
         if cached is None:
             cached = {g: i for i, g in enumerate(self.vocab.tolist())}
@@ -86,6 +87,7 @@ class _Base:
         return cached
 
     def ids(self, gene_lists: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """Column indices of each list (unknown symbols dropped)."""
         if isinstance(gene_lists, str):
             raise InputError("expected a list of gene lists, got a string")
         return [lookup_ids(self.index, genes)[0] for genes in gene_lists]
@@ -94,12 +96,15 @@ class _Base:
         raise NotImplementedError
 
     def score(self, gene_lists: Sequence[Sequence[str]]) -> np.ndarray:
+        """Scores (n x genes) for lists of symbols."""
         return self.score_ids(self.ids(gene_lists))
 
     def encode(self, gene_lists: Sequence[Sequence[str]]) -> np.ndarray:
+        """Set encodings (n x d) for lists of symbols."""
         return self.encode_ids(self.ids(gene_lists))
 
     def encode_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """Set encodings (n x d) for lists given as column indices."""
         raise ModelError(f"the {self.name} scorer has no set encoding")
 
 
@@ -121,11 +126,19 @@ class AutoencoderScorer(_Base):
         self.vocab = network.genes
 
     def score_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores (n x genes) for lists given as column indices."""
         # network indices count the two special tokens
         return self.network.score_ids([np.asarray(i) + 2 for i in ids])
 
     def encode_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """Set encodings (n x d) for lists given as column indices."""
         return self.network.encode_ids([np.asarray(i) + 2 for i in ids])
+
+    def log_score_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """Log-probabilities up to a per-list constant (the logits, for a softmax model)."""
+        if self.network.config.loss == "softmax":
+            return self.network.logits_ids([np.asarray(i) + 2 for i in ids])[:, 2:]
+        return np.log(np.maximum(self.score_ids(ids), 1e-12))
 
 
 class CooccurrenceScorer(_Base):
@@ -171,6 +184,7 @@ class CooccurrenceScorer(_Base):
         return cached
 
     def score_ids(self, ids: Sequence[np.ndarray], *, chunk: int = 256) -> np.ndarray:
+        """Mean (normalized) co-occurrence with the input genes (n x genes)."""
         out = np.empty((len(ids), len(self.vocab)), dtype=np.float32)
         gram = self.__dict__.get("_gram")
         for start in range(0, len(ids), chunk):
@@ -237,6 +251,7 @@ class NeighborScorer(_Base):
         self.matrix = m.maximum(m.T).tocsr()  # keep a pair if either side kept it
 
     def score_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores (n x genes) for lists given as column indices."""
         q = _multi_hot(list(ids), len(self.vocab))
         s = np.asarray((q @ self.matrix).todense(), dtype=np.float32)
         sizes = np.array([max(len(i), 1) for i in ids], dtype=np.float32)
@@ -265,23 +280,35 @@ class BlendScorer(_Base):
         self.parts = list(parts)
 
     def blended(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """The weighted sum of standardized part scores."""
         total = None
         for scorer, weight, transform in self.parts:
-            s = scorer.score_ids(ids).astype(np.float32, copy=False)
-            if transform == "log":
+            if transform == "log" and hasattr(scorer, "log_score_ids"):
+                # standardizing removes any per-list constant, so logits suffice
+                s = scorer.log_score_ids(ids).astype(np.float32, copy=False)
+            else:
+                s = scorer.score_ids(ids).astype(np.float32, copy=False)
+            if transform == "log" and not hasattr(scorer, "log_score_ids"):
                 s = np.log(np.maximum(s, 1e-12))
             elif transform == "sqrt":
-                s = np.sqrt(np.maximum(s, 0.0))
-            mu = s.mean(axis=1, keepdims=True)
-            sd = s.std(axis=1, keepdims=True)
-            z = (s - mu) / np.where(sd > 0, sd, 1.0)
-            total = weight * z if total is None else total + weight * z
+                s = np.sqrt(np.maximum(s, 0.0), out=s)
+            mu = s.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
+            sd = s.std(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
+            factor = weight / np.where(sd > 0, sd, 1.0)
+            s -= mu
+            s *= factor
+            if total is None:
+                total = s
+            else:
+                total += s
         return total
 
     def score_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores (n x genes) for lists given as column indices."""
         return self.blended(ids)
 
     def encode_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """Set encodings (n x d) for lists given as column indices."""
         for scorer, _, _ in self.parts:
             try:
                 return scorer.encode_ids(ids)
@@ -300,4 +327,5 @@ class RandomScorer(_Base):
         self.rng = np.random.default_rng(seed)
 
     def score_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores (n x genes) for lists given as column indices."""
         return self.rng.random((len(ids), len(self.vocab)), dtype=np.float32)

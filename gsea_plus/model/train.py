@@ -95,7 +95,9 @@ def _build_module(config: ModelConfig):
             layers: list[nn.Module] = []
             for k in range(len(dims) - 1):
                 first = bag and k == 0
-                layers.append(BagLinear(dims[k], dims[k + 1]) if first else nn.Linear(dims[k], dims[k + 1]))
+                layers.append(
+                    BagLinear(dims[k], dims[k + 1]) if first else nn.Linear(dims[k], dims[k + 1])
+                )
                 if k < len(dims) - 2:
                     layers += [nn.ReLU(), nn.Dropout(dropout)]
             self.layers = nn.Sequential(*layers)
@@ -152,7 +154,9 @@ def _batch_tensors(
         tgt_rows.append(np.full(len(hidden), b))
         tgt_cols.append(hidden)
     target = torch.zeros((len(rows), vocab_size), dtype=torch.float32)
-    target[torch.from_numpy(np.concatenate(tgt_rows)), torch.from_numpy(np.concatenate(tgt_cols))] = 1
+    target[
+        torch.from_numpy(np.concatenate(tgt_rows)), torch.from_numpy(np.concatenate(tgt_cols))
+    ] = 1
     return (
         torch.from_numpy(np.concatenate(in_idx)).to(device),
         torch.tensor(in_off, dtype=torch.int64, device=device),
@@ -183,8 +187,9 @@ def _state_tensors(module, optimizer) -> dict[str, Any]:
                 tensors[f"optim.{names[id(p)]}.{key}"] = st[key].detach().cpu().contiguous()
             step = st["step"]
             tensors[f"optim.{names[id(p)]}.step"] = (
-                step.detach().cpu().reshape(1).float() if hasattr(step, "detach") else
-                __import__("torch").tensor([float(step)])
+                step.detach().cpu().reshape(1).float()
+                if hasattr(step, "detach")
+                else __import__("torch").tensor([float(step)])
             )
     return tensors
 
@@ -334,7 +339,9 @@ def train_model(
         for epoch in range(start_epoch, train.epochs):
             module.train()
             order = rng.permutation(train_rows)
-            task = bar.add_task("train", total=n_batches, epoch=epoch + 1, loss=0.0) if bar else None
+            task = (
+                bar.add_task("train", total=n_batches, epoch=epoch + 1, loss=0.0) if bar else None
+            )
             total = 0.0
             for b in range(n_batches):
                 rows = order[b * train.batch_size : (b + 1) * train.batch_size]
