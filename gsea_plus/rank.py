@@ -313,15 +313,21 @@ def term_null(
         for i in range(0, len(matches), chunk)
     ]
     stats = np.vstack(parts)
-    mean = stats.mean(axis=0)
-    sd = stats.std(axis=0, ddof=1)
+    # Half of the null lists estimate each term's mean and spread; the other half,
+    # standardized with those, form the pooled null. A fresh list is then exchangeable
+    # with the pooled lists (standardizing lists with their own moments would shrink
+    # their z-scores and make the pooled null too narrow).
+    half = max(len(stats) // 2, 2)
+    fit, pool = stats[:half], stats[half:] if len(stats) > half else stats
+    mean = fit.mean(axis=0)
+    sd = fit.std(axis=0, ddof=1)
     # A statistic that never moved in the null (e.g. a term no random list reaches)
     # gets the smallest spread seen among terms, so it cannot produce infinite z.
     positive = sd[sd > 0]
     floor = float(np.quantile(positive, 0.05)) if positive.size else 1.0
     sd = np.maximum(sd, floor)
     mask = view.prepared.term_mask
-    pooled = np.sort(((stats - mean) / sd)[:, mask].ravel())
+    pooled = np.sort(((pool - mean) / sd)[:, mask].ravel())
     result = TermNull(mean, sd, null_lists, pooled)
     view._cache[key] = result
     return result
