@@ -266,6 +266,7 @@ class SymbolMapper:
     def __init__(self, mapping: dict[str, str], approved: set[str]):
         self.mapping = mapping
         self.approved = approved
+        self._universes: dict[tuple[int, int], tuple[Mapping[str, object], dict[str, str]]] = {}
 
     @classmethod
     def from_hgnc(cls, path: str | Path) -> SymbolMapper:
@@ -298,6 +299,18 @@ class SymbolMapper:
                     mapping[other] = next(iter(symbols))
         return cls(mapping, approved)
 
+    def _by_current(self, universe: Mapping[str, object]) -> dict[str, str]:
+        """Current symbol -> universe symbol, built once per universe (batches reuse it)."""
+        key = (id(universe), len(universe))
+        cached = self._universes.get(key)
+        if cached is None or cached[0] is not universe:
+            table: dict[str, str] = {}
+            for u in universe:
+                table.setdefault(self.normalize(u), u)
+            cached = (universe, table)
+            self._universes[key] = cached
+        return cached[1]
+
     def normalize(self, symbol: str) -> str:
         """Return the current symbol for ``symbol`` (upper-cased), or it unchanged."""
         symbol = symbol.upper()
@@ -319,9 +332,7 @@ class SymbolMapper:
         missing = [g for g in genes if g not in universe]
         if not missing:
             return {}
-        by_current: dict[str, str] = {}
-        for u in universe:
-            by_current.setdefault(self.normalize(u), u)
+        by_current = self._by_current(universe)
         out: dict[str, str] = {}
         for g in missing:
             current = self.normalize(g)
