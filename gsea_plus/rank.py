@@ -91,6 +91,15 @@ class ModelView:
         return cls(prepared, scorer, lib_to_vocab, allowed, coverage)
 
     @property
+    def vocab_index(self) -> dict[str, int]:
+        """Vocabulary symbol -> column."""
+        cached = self._cache.get("vocab_index")
+        if cached is None:
+            cached = {g: i for i, g in enumerate(np.asarray(self.scorer.vocab).tolist())}
+            self._cache["vocab_index"] = cached
+        return cached
+
+    @property
     def vocab_to_lib(self) -> np.ndarray:
         """For each vocabulary gene, its library gene index, or -1."""
         cached = self._cache.get("vocab_to_lib")
@@ -133,16 +142,21 @@ class ModelView:
 
 
 def _vocab_ids(view: ModelView, matches: Sequence[ListMatch]) -> list[np.ndarray]:
+    """Vocabulary ids of every input gene the model knows, in or out of the library.
+
+    The model sees the whole list: genes that a library does not annotate yet are often
+    the informative ones (the Fisher counts, by contrast, only use library genes).
+    """
+    index = view.vocab_index
     out = []
     for m in matches:
-        v = view.lib_to_vocab[m.columns]
-        out.append(v[v >= 0])
+        ids = [index[g] for g in m.genes if g in index]
+        out.append(np.unique(np.array(ids, dtype=np.int64)))
     return out
 
 
 def _scores(view: ModelView, matches: Sequence[ListMatch], genes: Sequence[Sequence[str]]):
     if hasattr(view.scorer, "score_ids"):
-        # Library genes outside the vocabulary cannot inform the model anyway.
         return np.asarray(view.scorer.score_ids(_vocab_ids(view, matches)), dtype=np.float64)
     return np.asarray(view.scorer.score(list(genes)), dtype=np.float64)
 
@@ -218,7 +232,7 @@ def model_statistics(
     ``n_add`` predicted genes.
     """
     prepared = view.prepared
-    genes = [prepared.library.genes[m.columns].tolist() for m in matches]
+    genes = [list(m.genes) for m in matches]
     if statistic == "embedding":
         enc = np.asarray(view.scorer.encode(genes), dtype=np.float64)
         enc /= np.maximum(np.linalg.norm(enc, axis=1, keepdims=True), 1e-12)
