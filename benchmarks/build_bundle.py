@@ -175,8 +175,9 @@ def write_card(args, net, corpus_sets, sha, quant) -> None:
         "## Training corpus",
         "",
         f"{len(corpus_sets)} gene sets (10 < size < 1000 after HGNC normalization, exact "
-        f"duplicates removed), {len(genes)} distinct genes, {net.config.vocab_size - 2} genes in the "
-        f"vocabulary (in at least 5 sets); median set size {int(np.median(sizes))}.",
+        f"duplicates removed), {len(genes)} distinct genes, "
+        f"{net.config.vocab_size - 2} genes in the vocabulary (in at least 5 sets); "
+        f"median set size {int(np.median(sizes))}.",
         "",
         "| source library | sets |",
         "|---|---:|",

@@ -186,11 +186,7 @@ def _state_tensors(module, optimizer) -> dict[str, Any]:
             for key in ("exp_avg", "exp_avg_sq"):
                 tensors[f"optim.{names[id(p)]}.{key}"] = st[key].detach().cpu().contiguous()
             step = st["step"]
-            tensors[f"optim.{names[id(p)]}.step"] = (
-                step.detach().cpu().reshape(1).float()
-                if hasattr(step, "detach")
-                else __import__("torch").tensor([float(step)])
-            )
+            tensors[f"optim.{names[id(p)]}.step"] = _torch().tensor([float(step)])
     return tensors
 
 
