@@ -102,29 +102,21 @@ def test_cli_predict_tsv_when_piped(tmp_path):
 
 
 def test_cli_predict_all_unknown_is_one_line_error(tmp_path):
-    from gsea_plus.cli.app import app
-    from gsea_plus.cli.common import run_app
-
-    genes = tmp_path / "genes.txt"
-    genes.write_text("FOO1\nFOO2\n")
     import subprocess
     import sys
 
+    genes = tmp_path / "genes.txt"
+    genes.write_text("FOO1\nFOO2\n")
+    code = (
+        "import sys; from gsea_plus.cli import main; "
+        "sys.argv = ['gsea-plus', 'predict', sys.argv[1]]; main()"
+    )
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from gsea_plus.cli import main; "
-            "sys.argv=['gsea-plus','predict',sys.argv[1]]; main()",
-            str(genes),
-        ],
-        capture_output=True,
-        text=True,
+        [sys.executable, "-c", code, str(genes)], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "none of the 2 input genes" in proc.stderr
     assert "Traceback" not in proc.stderr
-    del app, run_app
 
 
 def test_cli_model_info():
