@@ -212,7 +212,6 @@ def _known(model: Model, genes: list[str]) -> tuple[np.ndarray, list[str]]:
         message = (
             f"{len(unknown)} of {len(genes)} input genes are not in the model vocabulary: {shown}"
         )
-        log.warning(message)
         warnings.warn(message, UnknownGenesWarning, stacklevel=3)
     return ids, unknown
 
