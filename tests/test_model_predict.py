@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import warnings
 
 import numpy as np
@@ -67,20 +66,17 @@ def test_embed_shapes_and_similarity():
     assert cos[0, 1] > cos[0, 2]  # two halves of glycolysis are closer than T cells
 
 
-def test_score_and_encode_batch_speed():
+def test_batched_scores_equal_one_list_at_a_time():
+    # Speed goals are measured by benchmarks/model_speed.py, not asserted here.
     model = load_model()
     rng = np.random.default_rng(0)
-    lists = [list(rng.choice(model.vocab, size=30, replace=False)) for _ in range(1000)]
-    model.score(lists[:2])  # warm up
-    t = time.perf_counter()
-    one = model.score(lists[:1])
-    single = time.perf_counter() - t
-    t = time.perf_counter()
-    for start in range(0, 1000, 250):
-        model.score(lists[start : start + 250])
-    batch = time.perf_counter() - t
-    assert one.shape == (1, len(model.vocab))
-    assert single < 0.25 and batch < 20  # goals (50 ms, 5 s) with CI slack; see benchmarks
+    lists = [list(rng.choice(model.vocab, size=30, replace=False)) for _ in range(40)]
+    batched = model.score(lists)
+    single = np.vstack([model.score([gl]) for gl in lists])
+    assert batched.shape == (40, len(model.vocab))
+    np.testing.assert_allclose(batched, single, rtol=1e-5, atol=1e-6)
+    enc = model.encode(lists)
+    np.testing.assert_allclose(enc[7], model.encode([lists[7]])[0], rtol=1e-5, atol=1e-6)
 
 
 def test_cli_predict_tsv_when_piped(tmp_path):
