@@ -46,9 +46,15 @@ def _logfact(n_max: int) -> np.ndarray:
 
 def _log_pmf(lf: np.ndarray, k, big_k, n, big_n):
     return (
-        lf[big_k] - lf[k] - lf[big_k - k]
-        + lf[big_n - big_k] - lf[n - k] - lf[big_n - big_k - n + k]
-        - lf[big_n] + lf[n] + lf[big_n - n]
+        lf[big_k]
+        - lf[k]
+        - lf[big_k - k]
+        + lf[big_n - big_k]
+        - lf[n - k]
+        - lf[big_n - big_k - n + k]
+        - lf[big_n]
+        + lf[n]
+        + lf[big_n - n]
     )
 
 
@@ -64,7 +70,11 @@ def _upper_sum(k, big_k, n, big_n):
     rest = (big_n - big_k - n).astype(np.float64)
     while active.size:
         ia = i[active]
-        t = term[active] * ((bk[active] - ia) * (nn[active] - ia)) / ((ia + 1.0) * (rest[active] + ia + 1.0))
+        t = (
+            term[active]
+            * ((bk[active] - ia) * (nn[active] - ia))
+            / ((ia + 1.0) * (rest[active] + ia + 1.0))
+        )
         term[active] = t
         total[active] += t
         i[active] = ia + 1.0
@@ -85,7 +95,11 @@ def _lower_sum(k, big_k, n, big_n):
     rest = (big_n - big_k - n).astype(np.float64)
     while active.size:
         ia = i[active]
-        t = term[active] * (ia * (rest[active] + ia)) / ((bk[active] - ia + 1.0) * (nn[active] - ia + 1.0))
+        t = (
+            term[active]
+            * (ia * (rest[active] + ia))
+            / ((bk[active] - ia + 1.0) * (nn[active] - ia + 1.0))
+        )
         term[active] = t
         total[active] += t
         i[active] = ia - 1.0
@@ -264,6 +278,13 @@ _NUMPY_METHODS = {
 }
 
 
+def _nothing_to_adjust(p: np.ndarray, method: str) -> bool:
+    """Check the method name; True when the p-values come back unchanged."""
+    if method not in CORRECTIONS:
+        raise ValueError(f"unknown correction {method!r}; choose from {', '.join(CORRECTIONS)}")
+    return method == "none" or p.size == 0
+
+
 def adjust_pvalues(pvalues, method: str = "fdr_bh") -> np.ndarray:
     """Adjust the p-values of one family of tests, as statsmodels' ``multipletests``.
 
@@ -281,9 +302,7 @@ def adjust_pvalues(pvalues, method: str = "fdr_bh") -> np.ndarray:
         ``statsmodels.stats.multitest.multipletests(p, method=method)[1]``.
     """
     p = np.asarray(pvalues, dtype=np.float64)
-    if method not in CORRECTIONS:
-        raise ValueError(f"unknown correction {method!r}; choose from {', '.join(CORRECTIONS)}")
-    if method == "none" or p.size == 0:
+    if _nothing_to_adjust(p, method):
         return p.copy()
     fast = _NUMPY_METHODS.get(method)
     if fast is not None:
@@ -323,9 +342,7 @@ def adjust_pvalues_grouped(p_sorted, bounds, method: str = "fdr_bh") -> np.ndarr
     """
     p = np.asarray(p_sorted, dtype=np.float64)
     bounds = np.asarray(bounds, dtype=np.int64)
-    if method not in CORRECTIONS:
-        raise ValueError(f"unknown correction {method!r}; choose from {', '.join(CORRECTIONS)}")
-    if method == "none" or p.size == 0:
+    if _nothing_to_adjust(p, method):
         return p.copy()
     sizes = np.diff(bounds)
     m = np.repeat(sizes, sizes).astype(np.float64)
