@@ -403,8 +403,9 @@ def _tails(
         ukeys, inverse = np.unique(key, return_inverse=True)
     uk = ukeys % width
     rest = ukeys // width
-    u_log_p = hypergeom_logsf(uk, k_vals[rest % len(k_vals)], n_vals[rest // len(k_vals)],
-                              prepared.background_size)
+    u_log_p = hypergeom_logsf(
+        uk, k_vals[rest % len(k_vals)], n_vals[rest // len(k_vals)], prepared.background_size
+    )
     _, u_rank = np.unique(u_log_p, return_inverse=True)
     u_rank = u_rank.ravel()
     if inverse is None:
@@ -562,6 +563,7 @@ def _overlaps_by_list(prepared, cols, sizes, owner, terms):
         def lookup(keys):
             pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
             return np.where(sorted_keys[pos] == keys, by_key[pos], -1)
+
     degree = col_ptr[cols + 1] - col_ptr[cols]
     list_of_col = np.repeat(np.arange(n_lists, dtype=np.int64), sizes)
     ends = np.cumsum(degree)
@@ -586,9 +588,7 @@ def _overlaps_by_list(prepared, cols, sizes, owner, terms):
     return gene_of[order], np.bincount(rows, minlength=n_rows)
 
 
-def overlap_genes(
-    prepared: PreparedLibrary, columns: np.ndarray, terms: np.ndarray
-) -> list[str]:
+def overlap_genes(prepared: PreparedLibrary, columns: np.ndarray, terms: np.ndarray) -> list[str]:
     """``;``-joined overlapping genes of one list with each of ``terms``."""
     return overlap_genes_many(prepared, [columns], np.zeros(len(terms), dtype=np.int64), terms)
 
@@ -754,11 +754,17 @@ def run_enrich(
     correction: str = "fdr_bh",
     min_size: int = 1,
     max_size: int | None = None,
-    min_overlap: int = 1,
+    min_overlap: int | None = None,
     offline: bool | None = None,
     hgnc: str | os.PathLike | SymbolMapper | None = None,
+    model_options=None,
+    model=None,
 ) -> tuple[dict[str, np.ndarray], EnrichInfo]:
-    """:func:`enrich` without pandas: the result columns and a summary (used by the CLI)."""
+    """:func:`enrich` without pandas: the result columns and a summary (used by the CLI).
+
+    With ``model_options`` (:class:`gsea_plus.augment.ModelOptions`) the results are
+    model-based (:mod:`gsea_plus.augment`), scored with ``model`` (default: bundled).
+    """
     gene_list = _as_gene_list(genes)
     mapper = load_mapper(hgnc)
     specs = list(library) if isinstance(library, (list, tuple)) else [library]
@@ -775,8 +781,29 @@ def run_enrich(
         warn_unmatched(match, prepared)
         recognized_any |= len(match.columns) > 0
         scores = score_lists(prepared, [match], correction=correction)
-        rows = np.arange(len(scores.log_p))
-        tables.append(table_for_list(prepared, scores, rows, match, min_overlap=min_overlap))
+        if model_options is not None:
+            from gsea_plus.augment import model_table, model_view
+
+            table, _ = model_table(
+                model_view(prepared, model),
+                scores,
+                [match],
+                model_options,
+                correction=correction,
+                min_overlap=0 if min_overlap is None else min_overlap,
+            )
+            tables.append(table)
+        else:
+            rows = np.arange(len(scores.log_p))
+            tables.append(
+                table_for_list(
+                    prepared,
+                    scores,
+                    rows,
+                    match,
+                    min_overlap=1 if min_overlap is None else min_overlap,
+                )
+            )
         per_library.append(
             {
                 "library": lib.name,
@@ -807,9 +834,14 @@ def enrich(
     correction: str = "fdr_bh",
     min_size: int = 1,
     max_size: int | None = None,
-    min_overlap: int = 1,
+    min_overlap: int | None = None,
     offline: bool | None = None,
     hgnc: str | os.PathLike | SymbolMapper | None = None,
+    augment: int = 0,
+    rank: str = "overlap",
+    test: str = "combined",
+    compare: bool = False,
+    model=None,
 ):
     """Over-representation analysis of one gene list against one or more libraries.
 
@@ -828,19 +860,37 @@ def enrich(
     min_size, max_size
         Keep terms whose size (after the background) is within these bounds.
     min_overlap
-        Only report terms with at least this many list genes.
+        Only report terms with at least this many list genes (default 1; with the model,
+        0: every term, counting predicted genes too).
     offline
         Never download (default: env ``GSEA_PLUS_OFFLINE``).
     hgnc
         An HGNC complete-set table (path) or a :class:`~gsea_plus.genes.SymbolMapper`:
         input genes missing from a library are then matched through aliases and
         previous symbols. Default: env ``GSEA_PLUS_HGNC`` if set, else no alias matching.
+    augment
+        Add the model's top ``augment`` predicted genes (not in the list, within the
+        background) and show which of them hit each term.
+    rank
+        ``"overlap"`` (classical) or ``"embedding"`` (terms ranked with the model's
+        evidence). ``augment > 0`` implies ``"embedding"``.
+    test
+        The model-based test (:data:`gsea_plus.augment.TESTS`; default ``"combined"``,
+        the one the benchmark recommends). See :mod:`gsea_plus.augment`.
+    compare
+        Add each evidence's own adjusted p-value and rank, side by side.
+    model
+        A model directory, hub id or loaded model (default: the bundled one).
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`COLUMNS`, sorted by p-value (ties by term order).
+        Columns :data:`COLUMNS` (plus :data:`gsea_plus.augment.MODEL_COLUMNS` with the
+        model), sorted by p-value (ties by term order).
     """
+    from gsea_plus.augment import model_options
+
+    options = model_options(augment=augment, rank=rank, test=test, compare=compare)
     table, _ = run_enrich(
         genes,
         library,
@@ -851,6 +901,8 @@ def enrich(
         min_overlap=min_overlap,
         offline=offline,
         hgnc=hgnc,
+        model_options=options,
+        model=model,
     )
     return to_frame(table)
 

@@ -1,0 +1,358 @@
+"""Model-based enrichment tables: ``--augment N`` and ``--rank embedding``.
+
+Both run the classical test on the input list, ask the gene set foundation model for
+its view of the list, and report one p-value per term from a stated null. The test
+behind that p-value (``test``):
+
+``combined`` (default, chosen by ``benchmarks/augment_bench.py``)
+    Fisher's method on two p-values that are independent under the null of a random
+    list: the classical hypergeometric p of the list's genes inside the term, and the
+    ``prediction`` p of its genes outside the term.
+``prediction``
+    each term's genes are given to the model, which ranks the rest of the vocabulary;
+    the list's genes outside the term are scored by their log ranks, and the sum is
+    tested against the term's own background distribution (gamma, with the exact mean
+    and variance of a random background list of the same size).
+``augmented``
+    the Fisher -log10 p of the list augmented with its top-N predicted genes,
+    standardized per term and compared with the same statistic for random lists of the
+    same size, augmented the same way (a size-matched null, pooled over terms).
+``cosine``
+    cosine between the model encodings of the list and of the term, against the same
+    size-matched null.
+``signature``
+    the model's scores for the list as a ranked signature, with the unweighted
+    running-sum (GSEA) test per term and a gamma null fitted to random sets.
+``naive``
+    plain Fisher on the augmented list. Not valid (random lists come out significant);
+    available to reproduce the benchmark only.
+
+With ``augment = N`` the top-N predicted genes (not in the list, within the background)
+are shown per term (``Predicted Overlap``, ``Predicted Genes``); ``Overlap``,
+``Overlap Size`` and ``Genes`` stay the input list's own. The family for multiple
+testing is every term that passes the size filters (the model scores every term).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gsea_plus.engine import (
+    ListMatch,
+    PreparedLibrary,
+    Scores,
+    _result_columns,
+    overlap_genes_many,
+)
+from gsea_plus.errors import InputError
+from gsea_plus.stats import adjust_pvalues_grouped
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "COMPARE_COLUMNS",
+    "MODEL_COLUMNS",
+    "TESTS",
+    "ModelOptions",
+    "model_options",
+    "model_table",
+    "model_view",
+]
+
+#: Tests selectable with ``test=`` / ``--model-test``.
+TESTS = ("combined", "prediction", "augmented", "cosine", "signature", "naive")
+#: What each test's p-value is compared against (the README and ``--help`` say the same).
+NULLS = {
+    "combined": "Fisher's method on the classical and prediction p-values (random list)",
+    "prediction": "gamma fit to the term's background log-rank distribution (random list)",
+    "augmented": "random background lists of the same size, augmented the same way",
+    "cosine": "random background lists of the same size",
+    "signature": "gamma fit to the running-sum ES of random gene sets",
+    "naive": "none valid: plain Fisher on the augmented list",
+}
+#: Columns added after :data:`gsea_plus.engine.COLUMNS` in model-based results.
+MODEL_COLUMNS = [
+    "Classical P-value",
+    "Model P-value",
+    "Model Score",
+    "Predicted Overlap",
+    "Predicted Genes",
+    "Method",
+]
+#: Columns added by ``compare=True``: each evidence with its own correction and rank.
+COMPARE_COLUMNS = [
+    "Classical Adjusted P-value",
+    "Classical Rank",
+    "Model Adjusted P-value",
+    "Model Rank",
+]
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """How model-based enrichment runs.
+
+    Attributes
+    ----------
+    augment
+        Predicted genes added per list (0: none, ``--rank embedding`` alone).
+    test
+        One of :data:`TESTS`.
+    compare
+        Add :data:`COMPARE_COLUMNS` (classical and model evidence side by side).
+    null_lists
+        Random lists per size for the size-matched nulls.
+    seed
+        Seed of the random null lists.
+    """
+
+    augment: int = 0
+    test: str = "combined"
+    compare: bool = False
+    null_lists: int = 200
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.test not in TESTS:
+            raise InputError(f"unknown model test {self.test!r}; choose from {', '.join(TESTS)}")
+        if self.augment < 0:
+            raise InputError(f"--augment must be >= 0, got {self.augment}")
+        if self.null_lists < 4:
+            raise InputError(f"null_lists must be >= 4, got {self.null_lists}")
+        if self.test == "naive" and self.augment == 0:
+            raise InputError("the naive test needs augment > 0")
+
+    @property
+    def method(self) -> str:
+        """The ``Method`` column: test and augmentation."""
+        return self.test + (f"+augment{self.augment}" if self.augment else "")
+
+
+RANKS = ("overlap", "embedding")
+
+
+def model_options(
+    *,
+    augment: int = 0,
+    rank: str = "overlap",
+    test: str = "combined",
+    compare: bool = False,
+    null_lists: int = 200,
+    seed: int = 0,
+) -> ModelOptions | None:
+    """Options for a model-based run, or ``None`` for classical enrichment."""
+    if rank not in RANKS:
+        raise InputError(f"unknown rank {rank!r}; choose overlap or embedding")
+    if rank == "overlap" and not augment:
+        if compare or test != "combined":
+            raise InputError("--compare and --model-test need --augment N or --rank embedding")
+        return None
+    return ModelOptions(
+        augment=int(augment), test=test, compare=compare, null_lists=null_lists, seed=seed
+    )
+
+
+_VIEWS: dict = {}
+
+
+def model_view(prepared: PreparedLibrary, model=None):
+    """The library seen through the model (cached per prepared library and model)."""
+    from gsea_plus.model import load_model
+    from gsea_plus.rank import ModelView
+
+    scorer = load_model(model) if model is None or isinstance(model, (str, os.PathLike)) else model
+    key = (id(prepared), id(scorer))
+    hit = _VIEWS.get(key)
+    if hit is None or hit[0] is not prepared or hit[1].scorer is not scorer:
+        if len(_VIEWS) > 8:
+            _VIEWS.clear()
+        hit = (prepared, ModelView.build(prepared, scorer))
+        _VIEWS[key] = hit
+    return hit[1]
+
+
+def _dense(scores: Scores, n_lists: int, n_terms: int, values: np.ndarray, fill=0.0):
+    out = np.full((n_lists, n_terms), fill, dtype=values.dtype)
+    out[scores.list_idx, scores.term_idx] = values
+    return out
+
+
+def _by_size(matches: Sequence[ListMatch]) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = {}
+    for i, m in enumerate(matches):
+        groups.setdefault(max(m.size, 1), []).append(i)
+    return groups
+
+
+def _null_calibrated(view, matches, statistic: str, opts: ModelOptions, n_add: int):
+    """Pooled-null p (log) and z of ``statistic`` for each list, null matched by list size."""
+    from gsea_plus.rank import model_statistics, term_null
+
+    observed = model_statistics(view, matches, statistic=statistic, n_add=n_add)
+    z = np.zeros_like(observed)
+    log_p = np.zeros_like(observed)
+    for size, rows in _by_size(matches).items():
+        null = term_null(
+            view,
+            size,
+            statistic=statistic,
+            n_add=n_add,
+            null_lists=opts.null_lists,
+            seed=opts.seed,
+        )
+        z[rows] = null.z(observed[rows])
+        log_p[rows] = np.log(null.pooled_p(observed[rows]))
+    return z, log_p
+
+
+def model_evidence(view, matches, classical_log_p: np.ndarray, opts: ModelOptions):
+    """Per (list, term): the test's log p, its score (a z or NES) and the model's own log p.
+
+    For ``combined`` the model's own log p is the prediction p before it is combined;
+    for the other tests it is the test's p.
+    """
+    from gsea_plus.rank import (
+        combine_fisher,
+        model_statistics,
+        prediction_test,
+        signature_prerank_test,
+    )
+
+    test = opts.test
+    if test in ("combined", "prediction"):
+        z, log_p, _ = prediction_test(view, matches)
+        if test == "combined":
+            return combine_fisher(classical_log_p, log_p), z, log_p
+        return log_p, z, log_p
+    if test in ("augmented", "cosine"):
+        statistic = "augment" if test == "augmented" else "embedding"
+        z, log_p = _null_calibrated(view, matches, statistic, opts, opts.augment or 50)
+    elif test == "signature":
+        z, log_p = signature_prerank_test(view, matches, seed=opts.seed)
+    else:  # naive: -log10 p of the augmented list, taken at face value
+        z = model_statistics(view, matches, statistic="augment", n_add=opts.augment)
+        log_p = -z * np.log(10.0)
+    return log_p, z, log_p
+
+
+def _predicted(view, matches, n_add: int) -> list[np.ndarray]:
+    """Library columns of each list's top ``n_add`` predicted genes (in rank order)."""
+    from gsea_plus.rank import _scores, predicted_genes
+
+    scores = _scores(view, matches, [list(m.genes) for m in matches])
+    top = predicted_genes(view, scores, matches, n_add)
+    cols = [view.vocab_to_lib[t] for t in top]
+    return [c[c >= 0] for c in cols]
+
+
+def model_table(
+    view,
+    scores: Scores,
+    matches: Sequence[ListMatch],
+    opts: ModelOptions,
+    *,
+    correction: str = "fdr_bh",
+    min_overlap: int = 0,
+    top: int | None = None,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Model-based result columns for a chunk of lists, each list sorted by its p-value.
+
+    ``scores`` are the classical results of the same lists (:func:`engine.score_lists`).
+    Returns the columns (:data:`engine.COLUMNS` + :data:`MODEL_COLUMNS` [+
+    :data:`COMPARE_COLUMNS`]) and each row's list position, like
+    :func:`engine.table_for_lists`.
+    """
+    prepared: PreparedLibrary = view.prepared
+    if opts.test == "naive":
+        warnings.warn(
+            "the naive test is plain Fisher on an augmented list: its p-values are not "
+            "valid (random lists come out significant)",
+            stacklevel=2,
+        )
+    n_lists, n_terms = len(matches), len(prepared.library.terms)
+    classical = _dense(scores, n_lists, n_terms, scores.log_p)
+    log_p, score, model_log_p = model_evidence(view, matches, classical, opts)
+    if opts.augment:
+        predicted = _predicted(view, matches, opts.augment)
+    else:
+        predicted = [np.zeros(0, dtype=np.int64) for _ in matches]
+    pred_k = _overlap_counts(prepared, predicted)
+    input_k = _dense(scores, n_lists, n_terms, scores.overlap)
+    mask = prepared.term_mask
+    li, ti = np.nonzero(np.broadcast_to(mask, (n_lists, n_terms)))
+    entry_log_p = log_p[li, ti]
+    order = np.lexsort((ti, entry_log_p, li))
+    bounds = np.searchsorted(li[order], np.arange(n_lists + 1))
+    adjusted = np.empty(len(li))
+    adjusted[order] = adjust_pvalues_grouped(np.exp(entry_log_p[order]), bounds, correction)
+    big_k = prepared.term_sizes[ti]
+    sizes = np.array([m.size for m in matches], dtype=np.int64)
+    entries = Scores(
+        li,
+        ti,
+        input_k[li, ti],
+        big_k,
+        sizes[li],
+        entry_log_p,
+        adjusted,
+        prepared.background_size,
+        order,
+    )
+    sel = order[(input_k[li, ti] + pred_k[li, ti])[order] >= min_overlap]
+    owner = li[sel]
+    if top is not None:
+        first = np.searchsorted(owner, np.arange(n_lists))[owner]
+        keep = np.arange(len(sel)) - first < top
+        sel, owner = sel[keep], owner[keep]
+    table = _result_columns(prepared, entries, sel, [m.columns for m in matches], owner)
+    terms = ti[sel]
+    table["Classical P-value"] = np.exp(classical[owner, terms])
+    table["Model P-value"] = np.exp(model_log_p[owner, terms])
+    table["Model Score"] = score[owner, terms]
+    table["Predicted Overlap"] = pred_k[owner, terms]
+    table["Predicted Genes"] = np.array(
+        overlap_genes_many(prepared, predicted, owner, terms), dtype=object
+    )
+    table["Method"] = np.full(len(sel), opts.method, dtype=object)
+    if opts.compare:
+        _add_compare(table, classical, model_log_p, mask, owner, terms, correction)
+    return table, owner
+
+
+def _overlap_counts(prepared: PreparedLibrary, columns: Sequence[np.ndarray]) -> np.ndarray:
+    """Dense (lists x terms) overlap counts of library-column sets."""
+    from gsea_plus.engine import count_overlaps
+
+    fake = [
+        ListMatch(
+            name="", genes=[], columns=np.sort(c), size=len(c), unrecognized=[], outside_library=[]
+        )
+        for c in columns
+    ]
+    li, ti, k = count_overlaps(prepared, fake)
+    out = np.zeros((len(columns), len(prepared.library.terms)), dtype=np.int64)
+    out[li, ti] = k
+    return out
+
+
+def _add_compare(table, classical, model, mask, owner, terms, correction):
+    """Each evidence's own per-list correction and rank over the tested terms."""
+    for label, log_p in (("Classical", classical), ("Model", model)):
+        adjusted = np.ones_like(log_p)
+        rank = np.zeros(log_p.shape, dtype=np.int64)
+        for i, row in enumerate(log_p):
+            p = np.exp(row[mask])
+            adjusted[i, mask] = adjust_pvalues_grouped(
+                np.sort(p), np.array([0, len(p)]), correction
+            )[np.argsort(np.argsort(p, kind="stable"), kind="stable")]
+            r = np.empty(len(p), dtype=np.int64)
+            r[np.lexsort((np.arange(len(p)), p))] = np.arange(1, len(p) + 1)
+            rank[i, mask] = r
+        table[f"{label} Adjusted P-value"] = adjusted[owner, terms]
+        table[f"{label} Rank"] = rank[owner, terms]
