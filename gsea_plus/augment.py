@@ -260,13 +260,14 @@ def model_table(
     correction: str = "fdr_bh",
     min_overlap: int = 0,
     top: int | None = None,
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Model-based result columns for a chunk of lists, each list sorted by its p-value.
 
     ``scores`` are the classical results of the same lists (:func:`engine.score_lists`).
     Returns the columns (:data:`engine.COLUMNS` + :data:`MODEL_COLUMNS` [+
-    :data:`COMPARE_COLUMNS`]) and each row's list position, like
-    :func:`engine.table_for_lists`.
+    :data:`COMPARE_COLUMNS`]), each row's list position (like
+    :func:`engine.table_for_lists`), and per list the number of terms with adjusted
+    p < 0.05 (before ``min_overlap`` and ``top``).
     """
     prepared: PreparedLibrary = view.prepared
     if opts.test == "naive":
@@ -304,6 +305,7 @@ def model_table(
         prepared.background_size,
         order,
     )
+    significant = np.bincount(li[adjusted < 0.05], minlength=n_lists)
     sel = order[(input_k[li, ti] + pred_k[li, ti])[order] >= min_overlap]
     owner = li[sel]
     if top is not None:
@@ -322,7 +324,7 @@ def model_table(
     table["Method"] = np.full(len(sel), opts.method, dtype=object)
     if opts.compare:
         _add_compare(table, classical, model_log_p, mask, owner, terms, correction)
-    return table, owner
+    return table, owner, significant
 
 
 def _overlap_counts(prepared: PreparedLibrary, columns: Sequence[np.ndarray]) -> np.ndarray:

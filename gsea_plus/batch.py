@@ -381,7 +381,8 @@ def _items(lists) -> Iterator[BatchItem]:
         if isinstance(item, BatchItem):
             yield item
         elif isinstance(item, GeneList) or (
-            isinstance(item, (list, tuple)) and all(isinstance(g, str) for g in item)
+            isinstance(item, (list, tuple))
+            and all(isinstance(g, str) for g in item)
             and not (len(item) == 2 and not isinstance(item[1], str))
         ):
             yield BatchItem(f"list{i}", item, f"list {i}")
@@ -483,6 +484,8 @@ class _Shared:
     min_overlap: int
     top: int | None
     mapper: Any = None
+    model_options: Any = None  # gsea_plus.augment.ModelOptions for model-based runs
+    views: list | None = None  # per library, its ModelView (model-based runs)
 
 
 @dataclass
@@ -534,7 +537,7 @@ def process_chunk(chunk: list[BatchItem], shared: _Shared) -> BatchResult:
 
     The same functions as :func:`gsea_plus.enrich` run on the whole chunk at once.
     """
-    from gsea_plus.engine import COLUMNS, score_lists, table_for_lists
+    from gsea_plus.engine import score_lists, table_for_lists
     from gsea_plus.genes import GeneList
 
     names: list[str] = []
@@ -549,10 +552,12 @@ def process_chunk(chunk: list[BatchItem], shared: _Shared) -> BatchResult:
             raise InputError(f"list {item.name!r} ({item.where}): {exc}") from exc
         if not gl.genes:
             empty.append(item.name)
-            layout.append([
-                _summary_row(item.name, prepared, 0, None, status="empty (skipped)")
-                for prepared in shared.prepared
-            ])
+            layout.append(
+                [
+                    _summary_row(item.name, prepared, 0, None, status="empty (skipped)")
+                    for prepared in shared.prepared
+                ]
+            )
             continue
         layout.append(len(names))
         names.append(item.name)
@@ -567,12 +572,31 @@ def process_chunk(chunk: list[BatchItem], shared: _Shared) -> BatchResult:
         copies = [GeneList(list(g.genes), mangled=dict(g.mangled)) for g in lists]
         matches = _match_named(prepared, copies, names, shared.mapper)
         scores = score_lists(prepared, matches, correction=shared.correction)
-        table, owner = table_for_lists(
-            prepared, scores, matches, min_overlap=shared.min_overlap, top=shared.top
-        )
+        if shared.model_options is not None:
+            from gsea_plus.augment import model_table
+
+            table, owner, significant = model_table(
+                shared.views[len(tables)],
+                scores,
+                matches,
+                shared.model_options,
+                correction=shared.correction,
+                min_overlap=shared.min_overlap,
+                top=shared.top,
+            )
+            tested = np.full(len(matches), int(prepared.term_mask.sum()))
+        else:
+            table, owner = table_for_lists(
+                prepared, scores, matches, min_overlap=shared.min_overlap, top=shared.top
+            )
+            tested = np.bincount(scores.list_idx, minlength=len(matches))
+            shown = scores.overlap >= shared.min_overlap
+            significant = np.bincount(
+                scores.list_idx[shown & (scores.adjusted < SIGNIFICANT)], minlength=len(matches)
+            )
         tables.append(table)
         owners.append(owner)
-        rows = _chunk_summary(prepared, scores, matches, table, owner, shared)
+        rows = _chunk_summary(prepared, matches, table, owner, tested, significant)
         per_lib_rows.append(rows)
         recognized_any |= any(len(m.columns) for m in matches)
         unmatched.append(
@@ -593,7 +617,7 @@ def process_chunk(chunk: list[BatchItem], shared: _Shared) -> BatchResult:
     else:
         table, owner = _merge_libraries(tables, owners, shared.top)
     out = {"List": np.asarray(names, dtype=object)[owner]}
-    out.update({c: table[c] for c in COLUMNS})
+    out.update(table)
     return BatchResult(
         table=out,
         summary=summary,
@@ -624,8 +648,18 @@ def _merge_libraries(tables, owners, top):
     return {c: v[order] for c, v in merged.items()}, owner
 
 
-def _summary_row(name, prepared, input_genes, match, *, status="ok", tested=0, significant=0,
-                 top_term="", top_adj=float("nan")) -> dict:
+def _summary_row(
+    name,
+    prepared,
+    input_genes,
+    match,
+    *,
+    status="ok",
+    tested=0,
+    significant=0,
+    top_term="",
+    top_adj=float("nan"),
+) -> dict:
     return {
         "List": name,
         "Library": prepared.library.name,
@@ -641,13 +675,8 @@ def _summary_row(name, prepared, input_genes, match, *, status="ok", tested=0, s
     }
 
 
-def _chunk_summary(prepared, scores, matches, table, owner, shared) -> list[dict]:
+def _chunk_summary(prepared, matches, table, owner, tested, sig) -> list[dict]:
     n = len(matches)
-    tested = np.bincount(scores.list_idx, minlength=n)
-    shown = scores.overlap >= shared.min_overlap
-    sig = np.bincount(
-        scores.list_idx[shown & (scores.adjusted < SIGNIFICANT)], minlength=n
-    )
     first = np.searchsorted(owner, np.arange(n))
     has = first < len(owner)
     has[has] = owner[first[has]] == np.arange(n)[has]
@@ -697,7 +726,7 @@ def iter_enrich_many(
     correction: str = "fdr_bh",
     min_size: int = 1,
     max_size: int | None = None,
-    min_overlap: int = 1,
+    min_overlap: int | None = None,
     top: int | None = None,
     chunk_size: int | None = None,
     engine: str | BatchEngine = "local",
@@ -706,11 +735,15 @@ def iter_enrich_many(
     offline: bool | None = None,
     hgnc=None,
     input_format: str = "auto",
+    model_options=None,
+    model=None,
 ) -> Iterator[BatchResult]:
     """Enrich many lists chunk by chunk, yielding each chunk's results (streaming).
 
-    Parameters are those of :func:`enrich_many`. Memory holds one chunk of lists and
-    results at a time (several with the Dask engine, a bounded window).
+    Parameters are those of :func:`enrich_many`; ``model_options``
+    (:class:`gsea_plus.augment.ModelOptions`) makes the run model-based, with ``model``
+    (default: the bundled one) scoring each chunk's lists in one batch. Memory holds one
+    chunk of lists and results at a time (several with the Dask engine, a bounded window).
 
     Yields
     ------
@@ -731,11 +764,21 @@ def iter_enrich_many(
     if not specs:
         raise InputError("no library given")
     prepared = [
-        prepare(load_library(s, offline=offline), background=background,
-                min_size=min_size, max_size=max_size)
+        prepare(
+            load_library(s, offline=offline),
+            background=background,
+            min_size=min_size,
+            max_size=max_size,
+        )
         for s in specs
     ]
-    shared = _Shared(prepared, correction, min_overlap, top, load_mapper(hgnc))
+    if min_overlap is None:
+        min_overlap = 0 if model_options is not None else 1
+    shared = _Shared(prepared, correction, min_overlap, top, load_mapper(hgnc), model_options)
+    if model_options is not None:
+        from gsea_plus.augment import model_view
+
+        shared.views = [model_view(p, model) for p in prepared]
     size = chunk_size or _default_chunk_size(prepared, top)
     if isinstance(lists, (str, os.PathLike)):
         items: Iterable[BatchItem] = read_batch(lists, input_format=input_format)
@@ -797,20 +840,11 @@ class _Warnings:
 def enrich_many(
     lists,
     *,
-    library="KEGG",
-    background=None,
-    correction: str = "fdr_bh",
-    min_size: int = 1,
-    max_size: int | None = None,
-    min_overlap: int = 1,
-    top: int | None = None,
-    chunk_size: int | None = None,
-    engine: str | BatchEngine = "local",
-    scheduler: str | None = None,
-    workers: int | None = None,
-    offline: bool | None = None,
-    hgnc=None,
-    input_format: str = "auto",
+    augment: int = 0,
+    rank: str = "overlap",
+    test: str = "combined",
+    compare: bool = False,
+    **options,
 ):
     """Over-representation analysis of many gene lists at once.
 
@@ -824,27 +858,23 @@ def enrich_many(
         lists (named ``list1``, ``list2``...), or a path: a directory of list files, a
         GMT of lists, a long table ``list_id<TAB>gene``, or ``"-"`` (stdin). Genes are
         anything :func:`gsea_plus.enrich` takes (symbols, a file path, a GeneList).
-    library
-        One library spec or several (see :func:`gsea_plus.enrich`).
-    background, correction, min_size, max_size, min_overlap, offline, hgnc
-        As in :func:`gsea_plus.enrich`.
-    top
-        Keep only each list's ``top`` best rows (``None``: all).
-    chunk_size
-        Lists per chunk (default: sized from the library so memory stays bounded).
-    engine
-        ``"local"``, ``"dask"`` or a :class:`BatchEngine`.
-    scheduler
-        Dask scheduler address (``engine="dask"``); none starts a local cluster.
-    workers
-        Workers of the local Dask cluster (default: CPU count).
-    input_format
-        For a path: ``auto``, ``dir``, ``gmt`` or ``long``.
+    augment, rank, test, compare
+        Model-based enrichment, as in :func:`gsea_plus.enrich`; the model scores each
+        chunk of lists in one batch.
+    **options
+        Keywords of :func:`iter_enrich_many`: ``library``, ``background``,
+        ``correction``, ``min_size``, ``max_size``, ``min_overlap``, ``offline``,
+        ``hgnc``, ``model`` (as in :func:`gsea_plus.enrich`); ``top`` (keep each list's
+        best rows), ``chunk_size`` (lists per chunk; default sized from the library),
+        ``engine`` (``"local"``, ``"dask"`` or a :class:`BatchEngine`), ``scheduler``
+        (Dask scheduler address; none starts a local cluster), ``workers`` (local Dask
+        workers), ``input_format`` (for a path: ``auto``, ``dir``, ``gmt``, ``long``).
 
     Returns
     -------
     pandas.DataFrame
-        ``List`` then :data:`gsea_plus.engine.COLUMNS`, list by list in input order, each
+        ``List`` then :data:`gsea_plus.engine.COLUMNS` (plus the model columns of
+        :mod:`gsea_plus.augment` when model-based), list by list in input order, each
         sorted by p-value. Empty lists are skipped with a warning.
 
     Raises
@@ -855,28 +885,17 @@ def enrich_many(
     """
     import pandas as pd
 
-    from gsea_plus.engine import COLUMNS
+    from gsea_plus.augment import model_options
 
-    parts: dict[str, list] = {c: [] for c in ["List", *COLUMNS]}
-    for result in iter_enrich_many(
-        lists,
-        library=library,
-        background=background,
-        correction=correction,
-        min_size=min_size,
-        max_size=max_size,
-        min_overlap=min_overlap,
-        top=top,
-        chunk_size=chunk_size,
-        engine=engine,
-        scheduler=scheduler,
-        workers=workers,
-        offline=offline,
-        hgnc=hgnc,
-        input_format=input_format,
-    ):
-        for c in parts:
-            parts[c].append(result.table[c])
+    opts = model_options(augment=augment, rank=rank, test=test, compare=compare)
+    parts: dict[str, list] = {}
+    for result in iter_enrich_many(lists, model_options=opts, **options):
+        for c, values in result.table.items():
+            parts.setdefault(c, []).append(values)
+    if not parts:  # every list empty is an error above; keep the columns for safety
+        from gsea_plus.engine import COLUMNS
+
+        parts = {c: [np.zeros(0)] for c in ["List", *COLUMNS]}
     data = {c: np.concatenate(v) for c, v in parts.items()}
     data["Term"] = data["Term"].astype(object)
     return pd.DataFrame(data, columns=list(parts))
@@ -979,8 +998,10 @@ class ResultWriter:
         pa = require("pyarrow", "parquet", "--format parquet")
         import pyarrow.parquet as pq
 
-        columns = {c: (np.asarray(v, dtype=object) if np.asarray(v).dtype.kind in "UOS" else v)
-                   for c, v in table.items()}
+        columns = {
+            c: (np.asarray(v, dtype=object) if np.asarray(v).dtype.kind in "UOS" else v)
+            for c, v in table.items()
+        }
         if self._schema is None:
             fields = []
             for c, v in columns.items():

@@ -784,7 +784,7 @@ def run_enrich(
         if model_options is not None:
             from gsea_plus.augment import model_table, model_view
 
-            table, _ = model_table(
+            table, _, _ = model_table(
                 model_view(prepared, model),
                 scores,
                 [match],
@@ -811,7 +811,10 @@ def run_enrich(
                 "recognized": int(len(match.columns)),
                 "list_size": int(match.size),
                 "background": prepared.describe(),
-                "terms_tested": int(len(scores.log_p)),
+                "terms_tested": int(
+                    prepared.term_mask.sum() if model_options is not None else len(scores.log_p)
+                ),
+                "method": model_options.method if model_options is not None else "",
             }
         )
     if not recognized_any:

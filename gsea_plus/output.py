@@ -113,9 +113,17 @@ def rich_table(
     table.add_column("Adj. P", justify="right")
     table.add_column("OR", justify="right")
     table.add_column("Combined", justify="right")
-    table.add_column("Genes", overflow="fold", max_width=60)
     cols = _columns(df)
     names = list(cols)
+    model = "Predicted Genes" in cols
+    if model:
+        table.add_column("Classical P", justify="right")
+        table.add_column("Model P", justify="right")
+        table.caption = (
+            f"P-value: {cols['Method'][0] if cols['Method'] else 'model'} test; "
+            "[bold magenta]GENE*[/] = predicted by the model, not in the input"
+        )
+    table.add_column("Genes", overflow="fold", max_width=60)
     for i, row in enumerate(list(zip(*cols.values(), strict=True))[:top], start=1):
         r = dict(zip(names, row, strict=True))
         adj = r["Adjusted P-value"]
@@ -130,7 +138,18 @@ def rich_table(
             f"{adj:.2e}",
             f"{r['Odds Ratio']:.3g}",
             f"{r['Combined Score']:.4g}",
-            _truncate_genes(str(r["Genes"]), gene_limit, None),
         ]
+        genes = str(r["Genes"])
+        if model:
+            cells[-5] = f"{r['Overlap']} [bold magenta]+{r['Predicted Overlap']}*[/]"
+            cells += [_fmt_p(r["Classical P-value"], None), _fmt_p(r["Model P-value"], None)]
+            predicted = str(r["Predicted Genes"])
+            text = _truncate_genes(genes, gene_limit)
+            if predicted:
+                more = _truncate_genes(predicted, 4, set(predicted.split(";")))
+                text = f"{text}, {more}" if text else more
+            cells.append(text)
+        else:
+            cells.append(_truncate_genes(genes, gene_limit))
         table.add_row(*cells, style=style)
     return table

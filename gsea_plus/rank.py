@@ -179,6 +179,9 @@ def predicted_genes(
     out = []
     ids = _vocab_ids(view, matches)
     for row, own in zip(scores, ids, strict=True):
+        if len(own) == 0:  # the model knows no gene of the list: nothing to predict from
+            out.append(np.zeros(0, dtype=np.int64))
+            continue
         s = np.where(view.allowed, row, -np.inf)
         s[own] = -np.inf
         k = min(n_add, int(np.isfinite(s).sum()))

@@ -9,8 +9,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from gsea_plus.cli.app import app
-from gsea_plus.cli.common import err_console
-from gsea_plus.cli.enrich import BACKGROUND_HELP, CORRECTION_HELP, LIBRARY_HELP
+from gsea_plus.cli.common import err_console, model_options_from_cli
+from gsea_plus.cli.enrich import (
+    BACKGROUND_HELP,
+    CORRECTION_HELP,
+    LIBRARY_HELP,
+    MIN_OVERLAP_HELP,
+    MODEL_OPTIONS,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.progress import ProgressColumn
@@ -29,12 +35,16 @@ def batch_cmd(
     ),
     library: list[str] = typer.Option(["KEGG"], "--library", "-l", help=LIBRARY_HELP),
     output: Path | None = typer.Option(
-        None, "--output", "-o",
+        None,
+        "--output",
+        "-o",
         help="Write the results here (atomically: nothing is left if the run fails). "
         "Default: stdout.",
     ),
     fmt: str = typer.Option(
-        "auto", "--format", "-f",
+        "auto",
+        "--format",
+        "-f",
         help="tsv, csv, jsonl or parquet. auto: from the -o suffix, else tsv.",
     ),
     top: int | None = typer.Option(
@@ -42,7 +52,8 @@ def batch_cmd(
     ),
     engine: str = typer.Option("local", "--engine", help="local, or dask (a Dask cluster)."),
     scheduler: str | None = typer.Option(
-        None, "--scheduler",
+        None,
+        "--scheduler",
         help="Dask scheduler address (tcp://host:8786). Without it, --engine dask starts a "
         "local cluster.",
     ),
@@ -53,11 +64,15 @@ def batch_cmd(
     correction: str = typer.Option("fdr_bh", "--correction", help=CORRECTION_HELP),
     min_size: int = typer.Option(1, "--min-size", help="Smallest term size kept.", min=0),
     max_size: int | None = typer.Option(None, "--max-size", help="Largest term size kept."),
-    min_overlap: int = typer.Option(
-        1, "--min-overlap", help="Report terms with >= this many list genes.", min=1
-    ),
+    min_overlap: int | None = typer.Option(None, "--min-overlap", help=MIN_OVERLAP_HELP, min=0),
+    augment: int = MODEL_OPTIONS["augment"],
+    rank: str = MODEL_OPTIONS["rank"],
+    model_test: str = MODEL_OPTIONS["test"],
+    compare: bool = MODEL_OPTIONS["compare"],
+    model: str | None = MODEL_OPTIONS["model"],
     summary: Path | None = typer.Option(
-        None, "--summary",
+        None,
+        "--summary",
         help="Write the per-list summary (recognized genes, terms tested, significant terms "
         "at adjusted p < 0.05, top term) as TSV here; otherwise its first rows go to stderr.",
     ),
@@ -71,7 +86,9 @@ def batch_cmd(
         False, "--offline", help="Never use the network; fail if a library is not cached."
     ),
     hgnc: Path | None = typer.Option(
-        None, "--hgnc", envvar="GSEA_PLUS_HGNC",
+        None,
+        "--hgnc",
+        envvar="GSEA_PLUS_HGNC",
         help="HGNC complete-set table: match genes missing from a library through aliases and "
         "previous symbols.",
     ),
@@ -91,6 +108,7 @@ def batch_cmd(
         raise InputError(f"--format must be one of {', '.join(BATCH_FORMATS)} (or auto)")
     if output is None and chosen == "parquet" and sys.stdout.isatty():
         raise InputError("refusing to write parquet to a terminal; use -o FILE")
+    options = model_options_from_cli(augment, rank, model_test, compare)
     results = iter_enrich_many(
         source,
         library=list(library),
@@ -107,6 +125,8 @@ def batch_cmd(
         offline=offline,
         hgnc=hgnc,
         input_format=input_format,
+        model_options=options,
+        model=model,
     )
     totals = _Totals()
     progress = _progress() if sys.stderr.isatty() else None
@@ -216,15 +236,28 @@ class _Totals:
         if summary is None and self.rows:
             multi = len({r["Library"] for r in self.rows}) > 1
             table = Table(title="per-list summary", header_style="bold", pad_edge=False)
-            cols = ["List", *(["Library"] if multi else []), "Recognized", "Tested",
-                    "Significant", "Top term"]
+            cols = [
+                "List",
+                *(["Library"] if multi else []),
+                "Recognized",
+                "Tested",
+                "Significant",
+                "Top term",
+            ]
             for col in cols:
-                table.add_column(col, overflow="ellipsis", no_wrap=True,
-                                 min_width=8 if col == "Top term" else len(col),
-                                 max_width=48 if col == "Top term" else 24)
+                table.add_column(
+                    col,
+                    overflow="ellipsis",
+                    no_wrap=True,
+                    min_width=8 if col == "Top term" else len(col),
+                    max_width=48 if col == "Top term" else 24,
+                )
             for r in self.rows:
-                top = (escape(str(r["Top Term"])) if r["Status"] == "ok"
-                       else f"[dim]{r['Status']}[/dim]")
+                top = (
+                    escape(str(r["Top Term"]))
+                    if r["Status"] == "ok"
+                    else f"[dim]{r['Status']}[/dim]"
+                )
                 table.add_row(
                     escape(str(r["List"])),
                     *([escape(str(r["Library"]))] if multi else []),

@@ -27,6 +27,62 @@ def offline_option() -> typer.models.OptionInfo:
     )
 
 
+MODEL_TEST_HELP = (
+    "The model-based test (with --augment or --rank embedding). combined (default; the one "
+    "benchmarks/augment_bench.py recommends): Fisher's method on the classical p of the "
+    "list's genes in the term and the prediction p of its genes outside it. prediction: the "
+    "model is given each term's genes and ranks the vocabulary; the list's genes outside "
+    "the term are scored by log rank and tested against the term's background distribution "
+    "(gamma null). augmented: Fisher on the list plus its top-N predicted genes, against "
+    "random lists of the same size augmented the same way. cosine: cosine of the model "
+    "encodings of list and term, against random lists of the same size. signature: the "
+    "model's scores as a ranked signature, running-sum test per term. naive: plain Fisher "
+    "on the augmented list (not valid; to reproduce the benchmark only)."
+)
+
+
+def model_cli_options() -> dict[str, typer.models.OptionInfo]:
+    """The model-based enrichment options shared by ``enrich`` and ``batch``."""
+    return {
+        "augment": typer.Option(
+            0,
+            "--augment",
+            "-a",
+            min=0,
+            help="Add the model's top N predicted genes (not in the list, within the "
+            "background) and show which hit each term (Predicted Overlap/Genes, marked * in "
+            "the table). P-values come from --model-test, never from plain Fisher on the "
+            "augmented list (not valid: predicted genes are coherent with each other).",
+        ),
+        "rank": typer.Option(
+            "overlap",
+            "--rank",
+            help="overlap (classical) or embedding: rank terms with the gene set foundation "
+            "model's evidence (see --model-test); every term passing the size filters is "
+            "tested and reported.",
+        ),
+        "test": typer.Option("combined", "--model-test", help=MODEL_TEST_HELP),
+        "compare": typer.Option(
+            False,
+            "--compare",
+            help="Show the classical and the model evidence side by side: each with its own "
+            "adjusted p-value and rank.",
+        ),
+        "model": typer.Option(
+            None,
+            "--model",
+            help="Model directory or hub id (owner/name); default: the bundled model.",
+        ),
+    }
+
+
+def model_options_from_cli(augment: int, rank: str, test: str, compare: bool):
+    """:class:`gsea_plus.augment.ModelOptions` for the CLI flags, or ``None`` (classical)."""
+    from gsea_plus.augment import model_options
+
+    return model_options(augment=augment, rank=rank, test=test, compare=compare)
+
+
 class Format(str, Enum):
     """Output formats. ``auto`` is a rich table on a terminal and TSV otherwise."""
 

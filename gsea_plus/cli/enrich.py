@@ -7,7 +7,13 @@ from pathlib import Path
 import typer
 
 from gsea_plus.cli.app import app
-from gsea_plus.cli.common import Format, emit, offline_option
+from gsea_plus.cli.common import (
+    Format,
+    emit,
+    model_cli_options,
+    model_options_from_cli,
+    offline_option,
+)
 
 BACKGROUND_HELP = (
     "Background (universe). Default: the library's genes (N = genes in any term; the list is "
@@ -22,6 +28,11 @@ CORRECTION_HELP = (
     "terms that pass --min-size/--max-size and share at least 1 gene with the list; "
     "--min-overlap only filters the rows shown."
 )
+MIN_OVERLAP_HELP = (
+    "Report terms with >= this many list genes (default 1; with the model 0, every term, "
+    "predicted genes counting too)."
+)
+MODEL_OPTIONS = model_cli_options()
 LIBRARY_HELP = (
     "Library: a short alias (KEGG, GO_BP, GO_MF, GO_CC, ChEA, GWAS, Reactome, WikiPathways, "
     "Hallmark, ...; see 'gsea-plus libraries list'), an Enrichr library name "
@@ -39,9 +50,12 @@ def enrich_cmd(
     correction: str = typer.Option("fdr_bh", "--correction", help=CORRECTION_HELP),
     min_size: int = typer.Option(1, "--min-size", help="Smallest term size kept.", min=0),
     max_size: int | None = typer.Option(None, "--max-size", help="Largest term size kept."),
-    min_overlap: int = typer.Option(
-        1, "--min-overlap", help="Report terms with >= this many list genes.", min=1
-    ),
+    min_overlap: int | None = typer.Option(None, "--min-overlap", help=MIN_OVERLAP_HELP, min=0),
+    augment: int = MODEL_OPTIONS["augment"],
+    rank: str = MODEL_OPTIONS["rank"],
+    model_test: str = MODEL_OPTIONS["test"],
+    compare: bool = MODEL_OPTIONS["compare"],
+    model: str | None = MODEL_OPTIONS["model"],
     top: int = typer.Option(20, "--top", "-n", help="Rows shown in the terminal table.", min=1),
     fmt: Format = typer.Option(
         Format.auto,
@@ -72,6 +86,11 @@ def enrich_cmd(
     where a = overlap, b = term genes not in the list, c = list genes not in the term,
     d = the rest of the background. Combined Score = -ln(p) * Odds Ratio. Rows are sorted
     by p-value.
+
+    With --augment N or --rank embedding, the gene set foundation model adds its evidence
+    (see --model-test): every term passing the size filters is tested, the P-value is the
+    model-based test's, and Classical P-value, Model P-value, Model Score (a z-score),
+    Predicted Overlap and Predicted Genes are added. Overlap and Genes stay the input's own.
     """
     from gsea_plus.engine import run_enrich
     from gsea_plus.stats import CORRECTIONS
@@ -88,6 +107,7 @@ def enrich_cmd(
         from gsea_plus.plot import check_plot_path
 
         check_plot_path(plot)
+    options = model_options_from_cli(augment, rank, model_test, compare)
     result, info = run_enrich(
         genes,
         library=list(library),
@@ -98,6 +118,8 @@ def enrich_cmd(
         min_overlap=min_overlap,
         offline=offline,
         hgnc=hgnc,
+        model_options=options,
+        model=model,
     )
     if plot is not None:
         from gsea_plus.engine import to_frame
@@ -118,10 +140,14 @@ def _summary(info) -> str:
 
     parts = []
     for lib in info.per_library:
+        tested = (
+            f"{lib['terms_tested']} terms tested by the model ({lib['method']})"
+            if lib.get("method")
+            else f"{lib['terms_tested']} terms with overlap"
+        )
         parts.append(
             f"{escape(lib['version'])}: {lib['recognized']} of {info.input_size} genes recognized, "
-            f"n={lib['list_size']}, background N={lib['background']}, "
-            f"{lib['terms_tested']} terms with overlap"
+            f"n={lib['list_size']}, background N={lib['background']}, {tested}"
         )
     extra = ""
     if info.mangled:

@@ -227,9 +227,7 @@ def info(model: str | None = typer.Option(None, "--model", "-m", help=_MODEL_HEL
     console.print(f"vocabulary: {len(m.vocab)} genes")
     for p in sorted(Path(m.source).iterdir()):
         if p.is_file() and not p.name.startswith("."):
-            console.print(
-                f"  {p.name:<24}{p.stat().st_size:>10}  sha256 {file_sha256(p)[:16]}"
-            )
+            console.print(f"  {p.name:<24}{p.stat().st_size:>10}  sha256 {file_sha256(p)[:16]}")
 
 
 @app.command("predict")
