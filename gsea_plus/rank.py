@@ -408,6 +408,49 @@ class TermPredictions:
         """K, the ranks kept per term."""
         return self.top.shape[1]
 
+    @classmethod
+    def cached(cls, view: ModelView, *, budget: int = PREDICTION_BUDGET) -> TermPredictions:
+        """:meth:`compute`, kept in the cache directory for models loaded from files.
+
+        The file (``predictions/<key>.npz``) is keyed by the model's fingerprint, the terms
+        (after the background) and the budget. A big library takes seconds to run through
+        the model; later runs read ~25 MB. The file is numpy ``.npz`` (no pickle), written
+        atomically.
+        """
+        import hashlib
+        import io
+
+        from gsea_plus.errors import CacheError
+        from gsea_plus.library.cache import atomic_write, cache_dir
+
+        fingerprint = getattr(view.scorer, "fingerprint", "")
+        if not fingerprint:
+            return cls.compute(view, budget=budget)
+        m = view.term_vocab_matrix().T.tocsr()
+        h = hashlib.sha256(f"{fingerprint}:{budget}:{m.shape}".encode())
+        h.update(np.ascontiguousarray(m.indptr, dtype=np.int64).tobytes())
+        h.update(np.ascontiguousarray(m.indices, dtype=np.int64).tobytes())
+        try:
+            path = cache_dir("predictions") / f"{h.hexdigest()[:32]}.npz"
+        except CacheError as exc:
+            log.warning("term predictions not cached: %s", exc)
+            return cls.compute(view, budget=budget)
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    return cls(data["top"], data["n_ranked"])
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("ignoring unreadable cached term predictions %s (%s)", path, exc)
+        log.info("running %d terms through the model (once per library)", m.shape[0])
+        preds = cls.compute(view, budget=budget)
+        buf = io.BytesIO()
+        np.savez(buf, top=preds.top, n_ranked=preds.n_ranked)
+        try:
+            atomic_write(path, buf.getvalue())
+        except CacheError as exc:
+            log.warning("term predictions not cached: %s", exc)
+        return preds
+
 
 def _tail_fill(depth: int, n_ranked: np.ndarray) -> np.ndarray:
     """E[-log U | U > c] for U uniform and c = depth / n_ranked: the value of an unranked gene."""
@@ -416,7 +459,7 @@ def _tail_fill(depth: int, n_ranked: np.ndarray) -> np.ndarray:
 
 
 def _prediction_parts(view: ModelView):
-    """Sparse (vocabulary x terms) log-rank excess over the fill, fills and null moments.
+    """Sparse (terms x vocabulary) log-rank excess over the fill, fills and null moments.
 
     A gene ranked ``r`` (0-based) among the ``R_t`` genes of term ``t``'s predictions
     scores ``-log((r + 1) / R_t)``: about Exp(1) for a gene the model ranks at random.
@@ -429,33 +472,43 @@ def _prediction_parts(view: ModelView):
 
     preds = view._cache.get("term_predictions")
     if preds is None:
-        preds = TermPredictions.compute(view)
+        preds = TermPredictions.cached(view)
         view._cache["term_predictions"] = preds
     n_terms, depth = preds.top.shape
     n_vocab = len(view.allowed)
-    ranked = np.minimum(preds.n_ranked, depth)
-    rank = np.broadcast_to(np.arange(depth), (n_terms, depth))
-    keep = rank < ranked[:, None]
-    value = -np.log((rank + 1.0) / np.maximum(preds.n_ranked, 1)[:, None])
     fill = _tail_fill(depth, preds.n_ranked)
-    excess = np.where(keep, value - fill[:, None], 0.0)
-    rows = np.broadcast_to(np.arange(n_terms)[:, None], (n_terms, depth))[keep]
-    cols = preds.top.astype(np.int64)[keep]
-    weights = sp.csr_matrix(
-        (excess[keep], (cols, rows)), shape=(n_vocab, n_terms), dtype=np.float64
-    )
+    ranked = np.minimum(preds.n_ranked, depth)
+    allowed = view.allowed
+    # (terms x vocabulary) CSR of log-rank excess over the fill, built a block of terms at
+    # a time (a big library keeps ~12M cells: no full-size temporaries).
+    indptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(ranked, out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    data = np.empty(int(indptr[-1]), dtype=np.float64)
+    s1 = np.zeros(n_terms)
+    s2 = np.zeros(n_terms)
+    block = max(1, (1 << 22) // max(depth, 1))
+    for lo in range(0, n_terms, block):
+        hi = min(lo + block, n_terms)
+        rank = np.arange(depth)[None, :]
+        keep = rank < ranked[lo:hi, None]
+        excess = -np.log((rank + 1.0) / np.maximum(preds.n_ranked[lo:hi], 1)[:, None])
+        excess -= fill[lo:hi, None]
+        top = preds.top[lo:hi].astype(np.int64)
+        bg = np.where(keep & allowed[top], excess, 0.0)
+        s1[lo:hi] = bg.sum(axis=1)  # null moments over ranked background genes
+        s2[lo:hi] = (bg * bg).sum(axis=1)
+        indices[indptr[lo] : indptr[hi]] = top[keep]
+        data[indptr[lo] : indptr[hi]] = excess[keep]
+    weights = sp.csr_matrix((data, indices, indptr), shape=(n_terms, n_vocab))
     # Null moments: one gene drawn from the background (vocabulary genes in it), not in t.
-    allowed = view.allowed.astype(np.float64)
     members = view.term_vocab_matrix()
-    n_bg = allowed.sum() - np.asarray(members.T @ allowed).ravel()
-    w_bg = weights.multiply(allowed[:, None]).tocsc()
-    s1 = np.asarray(w_bg.sum(axis=0)).ravel()  # sums of excess over ranked background genes
-    s2 = np.asarray(w_bg.multiply(w_bg).sum(axis=0)).ravel()
+    n_bg = allowed.sum() - np.asarray(members.T @ allowed.astype(np.float64)).ravel()
     n_bg = np.maximum(n_bg, 1.0)
     mean_excess = s1 / n_bg
     var = np.maximum(s2 / n_bg - mean_excess**2, 1e-12)
     mean = fill + mean_excess
-    parts = (weights.T.tocsr(), fill, mean, var)
+    parts = (weights, fill, mean, var)
     view._cache["prediction_parts"] = parts
     return parts
 
@@ -488,7 +541,7 @@ def prediction_test(view: ModelView, matches: Sequence[ListMatch]) -> tuple[np.n
     inside = np.asarray((x @ view.term_vocab_matrix()).todense())
     n_known = np.array([len(i) for i in ids], dtype=np.float64)[:, None]
     n_used = n_known - inside
-    total = np.asarray((x @ weights.T).todense()) + fill[None, :] * n_used
+    total = np.asarray((weights @ x.T).T.todense(), dtype=np.float64) + fill[None, :] * n_used
     expected = n_used * mean[None, :]
     spread = np.sqrt(np.maximum(n_used * var[None, :], 1e-300))
     z = np.where(n_used > 0, (total - expected) / spread, 0.0)

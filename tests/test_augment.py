@@ -313,3 +313,25 @@ def test_cli_model_option_errors(run_cli, tmp_path, args, needle):
     code, _, err = run_cli("enrich", genes, "-l", gmt, "-o", out_file, *args)
     assert_one_error_line(code, err, needle)
     assert not out_file.exists()
+
+
+def test_term_predictions_are_cached_on_disk_for_file_models(cache_root):
+    from gsea_plus.model import load_model
+
+    model = load_model()
+    lib = GeneSetLibrary.from_gene_sets(
+        "small", {"a": ["TP53", "MDM2", "CDKN1A", "ATM"], "b": ["CD3E", "CD4", "LCK", "ZAP70"]}
+    )
+    first = TermPredictions.cached(ModelView.build(prepare(lib), model))
+    files = list((cache_root / "predictions").glob("*.npz"))
+    assert len(files) == 1 and not list((cache_root / "predictions").glob(".*part"))
+    again = TermPredictions.cached(ModelView.build(prepare(lib), model))
+    np.testing.assert_array_equal(first.top, again.top)
+    # a different library (or background) is a different file
+    other = GeneSetLibrary.from_gene_sets("small", {"a": ["TP53", "MDM2"], "b": ["CD4", "LCK"]})
+    TermPredictions.cached(ModelView.build(prepare(other), model))
+    assert len(list((cache_root / "predictions").glob("*.npz"))) == 2
+    # a corrupt file is recomputed, with a warning, not an error
+    files[0].write_bytes(b"not an npz")
+    redo = TermPredictions.cached(ModelView.build(prepare(lib), model))
+    np.testing.assert_array_equal(first.top, redo.top)

@@ -119,6 +119,26 @@ class Model:
     def __repr__(self) -> str:
         return f"Model({self.name}, genes={len(self.vocab)}, source={self.source!r})"
 
+    @property
+    def fingerprint(self) -> str:
+        """An identifier of the model files (names, sizes, modification times, vocabulary).
+
+        Keys caches of results derived from the model (term predictions); "" when the
+        model was not loaded from a directory.
+        """
+        import hashlib
+
+        directory = Path(self.source) if self.source else None
+        if directory is None or not directory.is_dir():
+            return ""
+        h = hashlib.sha256(str(directory.resolve()).encode())
+        for f in sorted(directory.iterdir()):
+            if f.is_file():
+                stat = f.stat()
+                h.update(f"{f.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        h.update("\n".join(self.vocab.tolist()).encode())
+        return h.hexdigest()
+
     # the GeneScorer interface
     def ids(self, gene_lists: Sequence[Sequence[str]]) -> list[np.ndarray]:
         """Vocabulary column indices for each list (unknown symbols dropped)."""
