@@ -2,17 +2,22 @@
 
 Both run the classical test on the input list, ask the gene set foundation model for
 its view of the list, and report one p-value per term from a stated null. The test
-behind that p-value (``test``):
+behind that p-value (``test``; defaults chosen by ``benchmarks/augment_bench.py``):
 
-``combined`` (default, chosen by ``benchmarks/augment_bench.py``)
-    Fisher's method on two p-values that are independent under the null of a random
-    list: the classical hypergeometric p of the list's genes inside the term, and the
-    ``prediction`` p of its genes outside the term.
-``prediction``
+``combined`` (default with ``--augment``)
+    weighted Bonferroni of two p-values: ``min(1, p_classical / 0.9, p_prediction / 0.1)``
+    (valid whatever their dependence). The classical hypergeometric p of the list's
+    genes inside the term keeps its strength; the model can still bring up a term whose
+    genes the list does not contain but whose prediction ranks the list's genes high.
+``prediction`` (default with ``--rank embedding`` alone)
     each term's genes are given to the model, which ranks the rest of the vocabulary;
     the list's genes outside the term are scored by their log ranks, and the sum is
     tested against the term's own background distribution (gamma, with the exact mean
-    and variance of a random background list of the same size).
+    and variance of a random background list of the same size). Terms are ranked by the
+    model alone; genes a term already contains are left to the classical test.
+``fisher``
+    Fisher's method on the same two p-values (independent under the null of a random
+    list: the prediction p uses only the genes outside the term).
 ``augmented``
     the Fisher -log10 p of the list augmented with its top-N predicted genes,
     standardized per term and compared with the same statistic for random lists of the
@@ -66,10 +71,13 @@ __all__ = [
 ]
 
 #: Tests selectable with ``test=`` / ``--model-test``.
-TESTS = ("combined", "prediction", "augmented", "cosine", "signature", "naive")
+TESTS = ("combined", "prediction", "fisher", "augmented", "cosine", "signature", "naive")
+#: Weight of the classical p in ``combined`` (the model p gets the rest).
+CLASSICAL_WEIGHT = 0.9
 #: What each test's p-value is compared against (the README and ``--help`` say the same).
 NULLS = {
-    "combined": "Fisher's method on the classical and prediction p-values (random list)",
+    "combined": "weighted Bonferroni of the classical and prediction p-values (0.9/0.1)",
+    "fisher": "Fisher's method on the classical and prediction p-values (random list)",
     "prediction": "gamma fit to the term's background log-rank distribution (random list)",
     "augmented": "random background lists of the same size, augmented the same way",
     "cosine": "random background lists of the same size",
@@ -137,22 +145,32 @@ class ModelOptions:
 RANKS = ("overlap", "embedding")
 
 
+def default_test(augment: int) -> str:
+    """The recommended test: ``combined`` with augmentation, ``prediction`` without."""
+    return "combined" if augment else "prediction"
+
+
 def model_options(
     *,
     augment: int = 0,
     rank: str = "overlap",
-    test: str = "combined",
+    test: str | None = None,
     compare: bool = False,
     null_lists: int = 200,
     seed: int = 0,
 ) -> ModelOptions | None:
-    """Options for a model-based run, or ``None`` for classical enrichment."""
+    """Options for a model-based run, or ``None`` for classical enrichment.
+
+    ``test=None`` picks :func:`default_test`.
+    """
     if rank not in RANKS:
         raise InputError(f"unknown rank {rank!r}; choose overlap or embedding")
     if rank == "overlap" and not augment:
-        if compare or test != "combined":
+        if compare or test is not None:
             raise InputError("--compare and --model-test need --augment N or --rank embedding")
         return None
+    if test is None:
+        test = default_test(augment)
     return ModelOptions(
         augment=int(augment), test=test, compare=compare, null_lists=null_lists, seed=seed
     )
@@ -214,10 +232,11 @@ def _null_calibrated(view, matches, statistic: str, opts: ModelOptions, n_add: i
 def model_evidence(view, matches, classical_log_p: np.ndarray, opts: ModelOptions):
     """Per (list, term): the test's log p, its score (a z or NES) and the model's own log p.
 
-    For ``combined`` the model's own log p is the prediction p before it is combined;
-    for the other tests it is the test's p.
+    For ``combined`` and ``fisher`` the model's own log p is the prediction p before it is
+    combined; for the other tests it is the test's p.
     """
     from gsea_plus.rank import (
+        combine_bonferroni,
         combine_fisher,
         model_statistics,
         prediction_test,
@@ -225,9 +244,11 @@ def model_evidence(view, matches, classical_log_p: np.ndarray, opts: ModelOption
     )
 
     test = opts.test
-    if test in ("combined", "prediction"):
+    if test in ("combined", "fisher", "prediction"):
         z, log_p, _ = prediction_test(view, matches)
         if test == "combined":
+            return combine_bonferroni(classical_log_p, log_p, CLASSICAL_WEIGHT), z, log_p
+        if test == "fisher":
             return combine_fisher(classical_log_p, log_p), z, log_p
         return log_p, z, log_p
     if test in ("augmented", "cosine"):

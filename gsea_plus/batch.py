@@ -842,7 +842,7 @@ def enrich_many(
     *,
     augment: int = 0,
     rank: str = "overlap",
-    test: str = "combined",
+    test: str | None = None,
     compare: bool = False,
     **options,
 ):

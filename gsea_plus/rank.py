@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "ModelView",
     "TermPredictions",
+    "combine_bonferroni",
     "combine_fisher",
     "model_statistics",
     "prediction_test",
@@ -613,6 +614,17 @@ def signature_prerank_test(
         nes[i, usable] = np.where(es >= 0, es / par["pos_mean"], es / par["neg_mean"])
         log_p[i, usable] = np.log(np.clip(p, 1e-300, 1.0))
     return nes, log_p
+
+
+def combine_bonferroni(log_p1: np.ndarray, log_p2: np.ndarray, weight: float) -> np.ndarray:
+    """Weighted Bonferroni of two p-values, in natural logs: ``min(1, p1/w, p2/(1-w))``.
+
+    A valid p-value whatever the dependence between the two: P(min <= a) <= w a +
+    (1 - w) a = a.
+    """
+    a = np.asarray(log_p1, dtype=np.float64) - np.log(weight)
+    b = np.asarray(log_p2, dtype=np.float64) - np.log1p(-weight)
+    return np.minimum(np.minimum(a, b), 0.0)
 
 
 def combine_fisher(log_p1: np.ndarray, log_p2: np.ndarray) -> np.ndarray:

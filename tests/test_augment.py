@@ -12,7 +12,7 @@ from statsmodels.stats.multitest import multipletests
 from toy import TableScorer, toy_setup
 
 import gsea_plus
-from gsea_plus.augment import MODEL_COLUMNS, ModelOptions, model_table
+from gsea_plus.augment import MODEL_COLUMNS, ModelOptions, model_options, model_table
 from gsea_plus.engine import COLUMNS, match_lists, prepare, score_lists
 from gsea_plus.genes import GeneList
 from gsea_plus.library import GeneSetLibrary
@@ -20,6 +20,7 @@ from gsea_plus.rank import (
     ModelView,
     TermPredictions,
     _tail_fill,
+    combine_bonferroni,
     combine_fisher,
     prediction_test,
     random_matches,
@@ -118,6 +119,26 @@ def test_combine_fisher_equals_scipy():
     assert np.all(np.isfinite(tiny)) and tiny[1] < tiny[0]
 
 
+def test_combine_bonferroni_is_valid_for_dependent_p_values():
+    rng = np.random.default_rng(2)
+    u = rng.random(200_000)
+    for p1, p2 in ((u, u), (u, 1 - u), (u, rng.random(len(u)))):  # any dependence
+        p = np.exp(combine_bonferroni(np.log(p1), np.log(p2), 0.9))
+        for a in (0.01, 0.05, 0.2):
+            assert (p <= a).mean() <= a * 1.03
+    np.testing.assert_allclose(
+        np.exp(combine_bonferroni(np.log([1e-3, 0.5, 0.02]), np.log([1e-6, 0.01, 0.5]), 0.9)),
+        [1e-5, 0.1, 0.02 / 0.9],
+    )
+
+
+def test_default_test_follows_the_flags():
+    assert model_options(augment=50).test == "combined"
+    assert model_options(rank="embedding").test == "prediction"
+    assert model_options(rank="embedding", test="cosine").test == "cosine"
+    assert model_options() is None
+
+
 # ------------------------------------------------------------------------------ tables
 
 
@@ -125,7 +146,9 @@ def _lists(prepared, *lists):
     return match_lists(prepared, [GeneList(g) for g in lists])
 
 
-@pytest.mark.parametrize("test", ["combined", "prediction", "augmented", "cosine", "signature"])
+@pytest.mark.parametrize(
+    "test", ["combined", "prediction", "fisher", "augmented", "cosine", "signature"]
+)
 def test_model_table_is_sorted_and_adjusted_over_every_tested_term(toy, test):
     lib, prepared, view = toy
     matches = _lists(prepared, ["G12", "G30", "G55", "G70"])
@@ -165,11 +188,9 @@ def test_model_table_keeps_the_classical_evidence_and_marks_predicted_genes(toy)
         assert table["Predicted Overlap"][i] == len(pred)
         assert set(pred) <= members and not set(pred) & set(genes)
         predicted_all |= set(pred)
-        # combined = Fisher's method on the classical and the model's own p
-        ref = combine_fisher(
-            np.log(table["Classical P-value"][i]), np.log(table["Model P-value"][i])
-        )
-        assert np.log(table["P-value"][i]) == pytest.approx(float(ref), rel=1e-9, abs=1e-12)
+        # combined = weighted Bonferroni of the classical and the model's own p
+        ref = min(1.0, table["Classical P-value"][i] / 0.9, table["Model P-value"][i] / 0.1)
+        assert table["P-value"][i] == pytest.approx(ref, rel=1e-9, abs=1e-300)
     assert len(predicted_all) <= 6
 
 
@@ -218,7 +239,7 @@ def test_enrich_augment_with_the_bundled_model():
 
 def test_enrich_rank_embedding_and_option_errors():
     sets = {"a": ["TP53", "MDM2", "CDKN1A", "ATM"], "b": ["CD3E", "CD4", "LCK", "ZAP70"]}
-    df = gsea_plus.enrich(["TP53", "MDM2"], sets, rank="embedding", test="prediction")
+    df = gsea_plus.enrich(["TP53", "MDM2"], sets, rank="embedding")
     assert (df["Predicted Overlap"] == 0).all() and (df["Method"] == "prediction").all()
     with pytest.raises(gsea_plus.GseaPlusError, match="--augment N or --rank embedding"):
         gsea_plus.enrich(["TP53"], sets, compare=True)

@@ -67,7 +67,7 @@ def batch_cmd(
     min_overlap: int | None = typer.Option(None, "--min-overlap", help=MIN_OVERLAP_HELP, min=0),
     augment: int = MODEL_OPTIONS["augment"],
     rank: str = MODEL_OPTIONS["rank"],
-    model_test: str = MODEL_OPTIONS["test"],
+    model_test: str | None = MODEL_OPTIONS["test"],
     compare: bool = MODEL_OPTIONS["compare"],
     model: str | None = MODEL_OPTIONS["model"],
     summary: Path | None = typer.Option(

@@ -53,7 +53,7 @@ def enrich_cmd(
     min_overlap: int | None = typer.Option(None, "--min-overlap", help=MIN_OVERLAP_HELP, min=0),
     augment: int = MODEL_OPTIONS["augment"],
     rank: str = MODEL_OPTIONS["rank"],
-    model_test: str = MODEL_OPTIONS["test"],
+    model_test: str | None = MODEL_OPTIONS["test"],
     compare: bool = MODEL_OPTIONS["compare"],
     model: str | None = MODEL_OPTIONS["model"],
     top: int = typer.Option(20, "--top", "-n", help="Rows shown in the terminal table.", min=1),
