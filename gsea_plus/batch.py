@@ -710,6 +710,10 @@ def _chunks(items: Iterable[BatchItem], size: int) -> Iterator[list[BatchItem]]:
         yield chunk
 
 
+#: Upper bound on lists x vocabulary cells the model scores at once (model-based batches).
+_MODEL_CELLS = 4_000_000
+
+
 def _default_chunk_size(prepared: list, top: int | None) -> int:
     # Full output keeps every (list, term) row of a chunk in memory until written: bound
     # the cells per chunk. With --top the rows kept are few and larger chunks are faster.
@@ -780,6 +784,9 @@ def iter_enrich_many(
 
         shared.views = [model_view(p, model) for p in prepared]
     size = chunk_size or _default_chunk_size(prepared, top)
+    if model_options is not None and chunk_size is None:
+        # the model scores a chunk as dense (lists x vocabulary) matrices
+        size = min(size, max(16, _MODEL_CELLS // len(shared.views[0].allowed)))
     if isinstance(lists, (str, os.PathLike)):
         items: Iterable[BatchItem] = read_batch(lists, input_format=input_format)
     else:
