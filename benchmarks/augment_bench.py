@@ -18,9 +18,12 @@ genes as background, bundled model, ModelOptions defaults: 200 null lists, seed 
    rank among the predictions (input genes excluded) and the top 10.
 
 Terms are ranked per list by log p ascending, ties by term index; terms outside
-``term_mask`` rank last. Methods: ``classical``; the model tests ``combined``,
+``term_mask`` rank last. Methods: ``classical``; the model tests ``combined`` (as
+gsea_plus.augment defines it; since 1350b23 a 0.9/0.1 weighted Bonferroni of the classical
+and prediction p), ``fisher`` (Fisher's method of the same two p, where available),
 ``prediction``, ``cosine``, ``signature`` (no N); ``augmented``, ``naive`` and
 ``combined+augmented`` (Fisher's method of the classical and augmented-calibrated p) per N.
+The report names the commit of the measured code.
 
 Command (full run)::
 
@@ -45,7 +48,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, benchmark_gmt  # noqa: E402
 
-from gsea_plus.augment import ModelOptions, _dense, model_evidence, model_view  # noqa: E402
+from gsea_plus.augment import (  # noqa: E402
+    NULLS,
+    TESTS,
+    ModelOptions,
+    _dense,
+    model_evidence,
+    model_view,
+)
 from gsea_plus.engine import match_lists, prepare, score_lists  # noqa: E402
 from gsea_plus.genes import GeneList  # noqa: E402
 from gsea_plus.library import load_library  # noqa: E402
@@ -71,7 +81,9 @@ KNOWN = (3, 5, 10)
 NOISE = (0.0, 0.5, 0.9)
 NS = (10, 50, 100)
 NULL_SIZES = (10, 30, 100)
-ONCE = ("combined", "prediction", "cosine", "signature")
+#: Tests that ignore N ("fisher", Fisher's method of the classical and prediction p, only
+#: where this version of gsea_plus has it).
+ONCE = tuple(t for t in ("combined", "fisher", "prediction", "cosine", "signature") if t in TESTS)
 PER_N = ("augmented", "naive", "combined+augmented")
 RECOMMENDED = "combined"
 
@@ -369,6 +381,17 @@ def goals(rows) -> str:
     return "\n".join(lines + [""])
 
 
+def code_version() -> str:
+    """The commit the measured code is at, and whether gsea_plus/ has local changes."""
+    import subprocess
+
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", "gsea_plus")
+    return git("rev-parse", "--short", "HEAD") + (" (gsea_plus/ modified)" if dirty else "")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--libraries", nargs="+", default=LIBRARIES)
@@ -395,7 +418,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.quick:
         args.terms, args.null_lists, args.time_tasks, args.ns = 6, 8, 12, [10]
-    start, load = time.time(), os.getloadavg()
+    start, load, version = time.time(), os.getloadavg(), code_version()
     model = load_model()
     rows = []
     for name in args.libraries:
@@ -429,6 +452,10 @@ def main(argv=None) -> int:
         [
             f"Command: `{command}`",
             "",
+            f"Code: gsea_plus at {version}. Tests: "
+            + "; ".join(f"{t}: {NULLS[t]}" for t in ONCE + ("augmented", "naive"))
+            + "; combined+augmented: Fisher's method of the classical and augmented p.",
+            "",
             f"Wall time {wall / 60:.1f} min; load average at start {load[0]:.2f} / {load[1]:.2f} / "
             f"{load[2]:.2f} (1/5/15 min), {os.cpu_count()} CPUs.",
             f"Recovery terms per library: {args.terms}; null lists per size: {args.null_lists}"
@@ -445,6 +472,7 @@ def main(argv=None) -> int:
         json.dumps(
             {
                 "command": command,
+                "code": version,
                 "wall_s": wall,
                 "loadavg_start": load,
                 "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
