@@ -225,7 +225,7 @@ def _dense_overlaps(prepared: PreparedLibrary, matches: Sequence[ListMatch]) -> 
     return out
 
 
-STATISTICS = ("signature", "topsig", "embedding", "augment")
+STATISTICS = ("signature", "topsig", "embedding", "augment", "prerank")
 
 
 def model_statistics(
@@ -240,10 +240,13 @@ def model_statistics(
     ``signature``: mean percentile (0-1) of the model's scores over the term's genes that
     are not in the list. ``embedding``: cosine between the model encodings of the list
     and the term. ``augment``: -log10 Fisher p of the list augmented with the top
-    ``n_add`` predicted genes.
+    ``n_add`` predicted genes. ``prerank``: the NES of the running-sum test of the term on
+    the list's model scores (:func:`signature_prerank_test`).
     """
     prepared = view.prepared
     genes = [list(m.genes) for m in matches]
+    if statistic == "prerank":
+        return signature_prerank_test(view, matches)[0]
     if statistic == "embedding":
         enc = np.asarray(view.scorer.encode(genes), dtype=np.float64)
         enc /= np.maximum(np.linalg.norm(enc, axis=1, keepdims=True), 1e-12)

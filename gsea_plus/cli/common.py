@@ -37,8 +37,8 @@ MODEL_TEST_HELP = (
     "augmented: Fisher on the list plus its top-N predicted genes, against random lists of "
     "the same size augmented the same way. cosine: cosine of the model encodings of list and "
     "term, against random lists of the same size. signature: the model's scores as a ranked "
-    "signature, running-sum test per term. naive: plain Fisher on the augmented list (not "
-    "valid; to reproduce the benchmark only)."
+    "signature, running-sum NES per term, against random lists of the same size. naive: "
+    "plain Fisher on the augmented list (not valid; to reproduce the benchmark only)."
 )
 
 
