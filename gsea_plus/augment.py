@@ -138,8 +138,8 @@ class ModelOptions:
             raise InputError(f"--augment must be >= 0, got {self.augment}")
         if self.null_lists < 4:
             raise InputError(f"null_lists must be >= 4, got {self.null_lists}")
-        if self.test == "naive" and self.augment == 0:
-            raise InputError("the naive test needs augment > 0")
+        if self.test in ("naive", "augmented") and self.augment == 0:
+            raise InputError(f"the {self.test} test needs --augment N (N > 0)")
 
     @property
     def method(self) -> str:
@@ -256,8 +256,10 @@ def model_evidence(view, matches, classical_log_p: np.ndarray, opts: ModelOption
             return combine_fisher(classical_log_p, log_p), z, log_p
         return log_p, z, log_p
     if test in ("augmented", "cosine"):
-        statistic = "augment" if test == "augmented" else "embedding"
-        z, log_p = _null_calibrated(view, matches, statistic, opts, opts.augment or 50)
+        if test == "augmented":
+            z, log_p = _null_calibrated(view, matches, "augment", opts, opts.augment)
+        else:  # the encoding cosine does not depend on N: one null for every N
+            z, log_p = _null_calibrated(view, matches, "embedding", opts, 0)
     elif test == "signature":
         z, log_p = _null_calibrated(view, matches, "prerank", opts, 0)
     else:  # naive: -log10 p of the augmented list, taken at face value

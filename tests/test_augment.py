@@ -248,6 +248,8 @@ def test_enrich_rank_embedding_and_option_errors():
         gsea_plus.enrich(["TP53"], sets, compare=True)
     with pytest.raises(gsea_plus.GseaPlusError, match="unknown model test"):
         gsea_plus.enrich(["TP53"], sets, augment=5, test="magic")
+    with pytest.raises(gsea_plus.GseaPlusError, match="needs --augment N"):
+        gsea_plus.enrich(["TP53"], sets, rank="embedding", test="augmented")
     with pytest.raises(gsea_plus.GseaPlusError, match="unknown rank"):
         gsea_plus.enrich(["TP53"], sets, rank="cosine")
 
