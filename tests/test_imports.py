@@ -76,6 +76,17 @@ def test_enrich_never_imports_torch_or_dask_even_with_pandas_output(tmp_path):
     assert not {"torch", "dask", "distributed"} & set(result["loaded"])
 
 
+def test_model_based_enrich_runs_the_bundled_model_without_torch(tmp_path):
+    gmt = tmp_path / "lib.gmt"
+    gmt.write_text("p53\t-\tTP53\tMDM2\tCDKN1A\tBAX\nimm\t-\tCD3E\tCD4\tLCK\tZAP70\n")
+    genes = tmp_path / "genes.txt"
+    genes.write_text("TP53\nMDM2\n")
+    result = _run_probe(["enrich", str(genes), "-l", str(gmt), "--augment", "5"])
+    assert result["code"] == 0
+    assert "Predicted Genes" in result["stdout"].splitlines()[0]
+    assert not {"torch", "dask", "distributed"} & set(result["loaded"])
+
+
 def test_import_gsea_plus_is_cheap():
     proc = subprocess.run(
         [
