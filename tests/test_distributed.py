@@ -26,6 +26,14 @@ def _random_batch(seed: int = 11):
     return sets, lists
 
 
+HUMAN_SETS = {
+    "ferro": ["ACSL4", "GPX4", "SLC7A11", "TFRC", "FTH1", "HMOX1", "NCOA4", "SLC3A2"],
+    "cycle": ["CDK1", "CCNB1", "CDC20", "PLK1", "BUB1", "AURKA", "CCNA2", "MAD2L1"],
+    "p53": ["TP53", "MDM2", "CDKN1A", "BAX", "GADD45A", "ATM", "CHEK2"],
+}
+HUMAN_LISTS = {"x": ["ACSL4", "GPX4", "CDK1"], "y": ["TP53", "MDM2"], "z": ["PLK1", "AURKA"]}
+
+
 @pytest.mark.slow
 def test_local_cluster_matches_local_engine():
     distributed = pytest.importorskip("dask.distributed")
@@ -56,6 +64,13 @@ def test_local_cluster_matches_local_engine():
         # a second run on the same client (the shared data re-sent under a new key)
         again = gsea_plus.enrich_many(lists, library=lib, chunk_size=4, top=25, engine=engine)
         assert len({t["worker"] for t in stream.data}) == 2
+        # model-based batches: the model travels with the shared data, same rows
+        model_remote = gsea_plus.enrich_many(
+            HUMAN_LISTS, library=HUMAN_SETS, augment=4, chunk_size=1, engine=engine
+        )
+    model_local = gsea_plus.enrich_many(HUMAN_LISTS, library=HUMAN_SETS, augment=4, chunk_size=1)
+    pd.testing.assert_frame_equal(model_local, model_remote, check_exact=True)
+    assert model_local["Predicted Overlap"].sum() > 0
     pd.testing.assert_frame_equal(local, remote, check_exact=True)
     pd.testing.assert_frame_equal(local, again, check_exact=True)
     assert len(local) > 500 and "empty" not in set(local["List"])
