@@ -2,14 +2,14 @@
 
 Both run the classical test on the input list, ask the gene set foundation model for
 its view of the list, and report one p-value per term from a stated null. The test
-behind that p-value (``test``; defaults chosen by ``benchmarks/augment_bench.py``):
+behind that p-value (``test``; the default chosen by ``benchmarks/augment_bench.py``):
 
-``combined`` (default with ``--augment``)
+``combined`` (the default of ``--augment`` and ``--rank embedding``)
     weighted Bonferroni of two p-values: ``min(1, p_classical / 0.9, p_prediction / 0.1)``
     (valid whatever their dependence). The classical hypergeometric p of the list's
     genes inside the term keeps its strength; the model can still bring up a term whose
     genes the list does not contain but whose prediction ranks the list's genes high.
-``prediction`` (default with ``--rank embedding`` alone)
+``prediction`` (the model alone; best on genes not yet annotated)
     each term's genes are given to the model, which ranks the rest of the vocabulary;
     the list's genes outside the term are scored by their log ranks, and the sum is
     tested against the term's own background distribution (a shifted gamma with the
@@ -150,9 +150,9 @@ class ModelOptions:
 RANKS = ("overlap", "embedding")
 
 
-def default_test(augment: int) -> str:
-    """The recommended test: ``combined`` with augmentation, ``prediction`` without."""
-    return "combined" if augment else "prediction"
+#: The recommended test, used by ``--augment`` and ``--rank embedding`` unless
+#: ``--model-test`` says otherwise (see benchmarks/README.md, issue 4).
+DEFAULT_TEST = "combined"
 
 
 def model_options(
@@ -166,7 +166,7 @@ def model_options(
 ) -> ModelOptions | None:
     """Options for a model-based run, or ``None`` for classical enrichment.
 
-    ``test=None`` picks :func:`default_test`.
+    ``test=None`` picks :data:`DEFAULT_TEST`.
     """
     if rank not in RANKS:
         raise InputError(f"unknown rank {rank!r}; choose overlap or embedding")
@@ -175,7 +175,7 @@ def model_options(
             raise InputError("--compare and --model-test need --augment N or --rank embedding")
         return None
     if test is None:
-        test = default_test(augment)
+        test = DEFAULT_TEST
     return ModelOptions(
         augment=int(augment), test=test, compare=compare, null_lists=null_lists, seed=seed
     )

@@ -878,9 +878,8 @@ def enrich(
         ``"overlap"`` (classical) or ``"embedding"`` (terms ranked with the model's
         evidence). ``augment > 0`` implies ``"embedding"``.
     test
-        The model-based test (:data:`gsea_plus.augment.TESTS`). Default, as the benchmark
-        recommends: ``"combined"`` with ``augment``, ``"prediction"`` with
-        ``rank="embedding"`` alone. See :mod:`gsea_plus.augment`.
+        The model-based test (:data:`gsea_plus.augment.TESTS`). Default ``"combined"``,
+        the one the benchmark recommends. See :mod:`gsea_plus.augment`.
     compare
         Add each evidence's own adjusted p-value and rank, side by side.
     model

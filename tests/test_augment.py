@@ -135,9 +135,9 @@ def test_combine_bonferroni_is_valid_for_dependent_p_values():
     )
 
 
-def test_default_test_follows_the_flags():
+def test_one_recommended_test_for_both_flags():
     assert model_options(augment=50).test == "combined"
-    assert model_options(rank="embedding").test == "prediction"
+    assert model_options(rank="embedding").test == "combined"
     assert model_options(rank="embedding", test="cosine").test == "cosine"
     assert model_options() is None
 
@@ -240,10 +240,26 @@ def test_enrich_augment_with_the_bundled_model():
     )
 
 
+def test_rank_embedding_default_keeps_the_term_that_holds_the_list_on_top():
+    """The model-alone test cannot see a term's own genes; the default must."""
+    sets = {
+        "ferro": ["ACSL4", "GPX4", "SLC7A11", "TFRC", "FTH1", "HMOX1", "NCOA4", "SLC3A2"],
+        "cycle": ["CDK1", "CCNB1", "CDC20", "PLK1", "BUB1", "AURKA", "CCNA2", "MAD2L1"],
+        "lipid": ["HMGCR", "SQLE", "LSS", "FDFT1", "MVD", "IDI1", "DHCR7", "CYP51A1"],
+    }
+    genes = ["ACSL4", "GPX4", "SLC7A11", "TFRC", "HMOX1"]
+    assert gsea_plus.enrich(genes, sets, rank="embedding")["Term"].iloc[0] == "ferro"
+    alone = gsea_plus.enrich(genes, sets, rank="embedding", test="prediction")
+    assert alone.set_index("Term").loc["ferro", "Model P-value"] == 1.0
+
+
 def test_enrich_rank_embedding_and_option_errors():
     sets = {"a": ["TP53", "MDM2", "CDKN1A", "ATM"], "b": ["CD3E", "CD4", "LCK", "ZAP70"]}
-    df = gsea_plus.enrich(["TP53", "MDM2"], sets, rank="embedding")
+    df = gsea_plus.enrich(["TP53", "MDM2"], sets, rank="embedding", test="prediction")
     assert (df["Predicted Overlap"] == 0).all() and (df["Method"] == "prediction").all()
+    assert (
+        gsea_plus.enrich(["TP53", "MDM2"], sets, rank="embedding")["Method"] == "combined"
+    ).all()
     with pytest.raises(gsea_plus.GseaPlusError, match="--augment N or --rank embedding"):
         gsea_plus.enrich(["TP53"], sets, compare=True)
     with pytest.raises(gsea_plus.GseaPlusError, match="unknown model test"):

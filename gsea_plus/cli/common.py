@@ -28,8 +28,8 @@ def offline_option() -> typer.models.OptionInfo:
 
 
 MODEL_TEST_HELP = (
-    "The model-based test. Default (what benchmarks/augment_bench.py recommends): combined "
-    "with --augment, prediction with --rank embedding alone. prediction: the model is given "
+    "The model-based test. Default: combined, what benchmarks/augment_bench.py recommends. "
+    "prediction (the model alone; best for genes not yet annotated): the model is given "
     "each term's genes and ranks the vocabulary; the list's genes outside the term are scored "
     "by log rank and tested against the term's background distribution (gamma null). "
     "combined: min(1, classical p / 0.9, prediction p / 0.1), a weighted Bonferroni that "
