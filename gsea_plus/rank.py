@@ -542,11 +542,11 @@ def prediction_test(view: ModelView, matches: Sequence[ListMatch]) -> tuple[np.n
     """
     from scipy import stats as st
 
-    from gsea_plus.model.scorers import _multi_hot
+    from gsea_plus.model.scorers import multi_hot
 
     weights, fill, mean, var, third = _prediction_parts(view)
     ids = _vocab_ids(view, matches)
-    x = _multi_hot(ids, len(view.allowed))
+    x = multi_hot(ids, len(view.allowed))
     inside = np.asarray((x @ view.term_vocab_matrix()).todense())
     n_known = np.array([len(i) for i in ids], dtype=np.float64)[:, None]
     n_used = n_known - inside

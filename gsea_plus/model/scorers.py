@@ -29,6 +29,7 @@ __all__ = [
     "NeighborScorer",
     "RandomScorer",
     "lookup_ids",
+    "multi_hot",
 ]
 
 
@@ -108,7 +109,7 @@ class _Base:
         raise ModelError(f"the {self.name} scorer has no set encoding")
 
 
-def _multi_hot(ids: Sequence[np.ndarray], n_cols: int, weights=None) -> sp.csr_matrix:
+def multi_hot(ids: Sequence[np.ndarray], n_cols: int, weights=None) -> sp.csr_matrix:
     indptr = np.zeros(len(ids) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(i) for i in ids])
     indices = np.concatenate(ids).astype(np.int64) if len(ids) else np.zeros(0, np.int64)
@@ -163,7 +164,7 @@ class CooccurrenceScorer(_Base):
         self.normalize = normalize
         self.name = "cooccurrence" if normalize == "none" else "cooccurrence_cosine"
         ids = [lookup_ids(self.index, s)[0] for s in sets]
-        self.matrix = _multi_hot(ids, len(self.vocab)).tocsr()  # sets x genes
+        self.matrix = multi_hot(ids, len(self.vocab)).tocsr()  # sets x genes
         self.matrix_t = self.matrix.T.tocsr()
         counts = np.asarray(self.matrix.sum(axis=0)).ravel()
         self.inv_sqrt = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(counts, 1)), 0.0).astype(
@@ -189,7 +190,7 @@ class CooccurrenceScorer(_Base):
         gram = self.__dict__.get("_gram")
         for start in range(0, len(ids), chunk):
             part = list(ids[start : start + chunk])
-            q = _multi_hot(part, len(self.vocab))
+            q = multi_hot(part, len(self.vocab))
             if self.normalize == "cosine":
                 q = q @ sp.diags(self.inv_sqrt)
             if gram is not None:
@@ -252,7 +253,7 @@ class NeighborScorer(_Base):
 
     def score_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
         """Scores (n x genes) for lists given as column indices."""
-        q = _multi_hot(list(ids), len(self.vocab))
+        q = multi_hot(list(ids), len(self.vocab))
         s = np.asarray((q @ self.matrix).todense(), dtype=np.float32)
         sizes = np.array([max(len(i), 1) for i in ids], dtype=np.float32)
         return s / sizes[:, None]
