@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "enrich": "gsea_plus.engine",
-    "enrich_many": "gsea_plus.batch",
+    "BatchOptions": "gsea_plus.options",
+    "EnrichOptions": "gsea_plus.options",
+    "ModelOptions": "gsea_plus.options",
+    "enrich": "gsea_plus.api",
+    "enrich_many": "gsea_plus.api",
     "load_library": "gsea_plus.library",
     "GeneSetLibrary": "gsea_plus.library",
     "read_gene_list": "gsea_plus.genes",
@@ -26,10 +29,12 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gsea_plus.engine import enrich
+    from gsea_plus.api import enrich, enrich_many
     from gsea_plus.errors import GseaPlusError
     from gsea_plus.genes import read_gene_list
     from gsea_plus.library import GeneSetLibrary, load_library
+    from gsea_plus.model import embed, load_model, predict
+    from gsea_plus.options import BatchOptions, EnrichOptions, ModelOptions
 
 
 def __getattr__(name: str) -> Any:

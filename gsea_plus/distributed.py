@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from gsea_plus.batch import BatchEngine
+from gsea_plus.batch.compute import BatchEngine
 from gsea_plus.errors import InputError, require
 
 log = logging.getLogger(__name__)

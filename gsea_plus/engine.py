@@ -1,8 +1,13 @@
-"""Over-representation analysis: one list or a chunk of many, one code path.
+"""Classical over-representation analysis: one list or a chunk of many, one code path.
 
 Overlaps for a chunk of lists come from one sparse product (lists x genes) . (genes x
 terms); p-values are computed only where the overlap is at least 1 (see
 :mod:`gsea_plus.stats`), multiple testing runs per list and per library.
+
+This module knows nothing of the gene set model. What a result table holds per library
+is chosen by an :class:`Evidence` object: :class:`ClassicalEvidence` here, or the model's
+evidence from :mod:`gsea_plus.evidence`; the API picks one per library, and the batch
+code calls it without knowing which.
 
 Backgrounds (:func:`prepare`):
 
@@ -23,14 +28,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from gsea_plus.errors import InputError
 from gsea_plus.genes import GeneList, SymbolMapper, read_gene_list
-from gsea_plus.library import GeneSetLibrary, load_library
+from gsea_plus.library import GeneSetLibrary
+from gsea_plus.options import canonical_background
 from gsea_plus.stats import (
     adjust_pvalues_grouped,
     combined_score,
@@ -42,12 +49,26 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "COLUMNS",
+    "SIGNIFICANT",
+    "ClassicalEvidence",
+    "Evidence",
+    "EvidenceTable",
     "ListMatch",
     "PreparedLibrary",
-    "enrich",
+    "Scores",
+    "concat_tables",
+    "count_overlaps",
+    "dense_overlaps",
+    "enrich_chunk",
+    "keep_top",
     "match_lists",
+    "overlap_genes_many",
     "prepare",
+    "result_columns",
     "score_lists",
+    "table_for_lists",
+    "to_frame",
+    "warn_unmatched",
 ]
 
 #: Result columns, Enrichr/gseapy-compatible first, extras after.
@@ -66,8 +87,8 @@ COLUMNS = [
     "List Size",
     "Background Size",
 ]
-
-BackgroundSpec = "None | int | Iterable[str] | str | os.PathLike"
+#: Adjusted p-value below which a term counts as significant in summaries.
+SIGNIFICANT = 0.05
 
 
 @dataclass
@@ -110,24 +131,12 @@ class PreparedLibrary:
 
 
 def _read_background(background) -> int | frozenset[str] | None:
-    if background is None:
-        return None
-    if isinstance(background, (bool, np.bool_)):
-        raise InputError("background must be a number of genes or a list of genes")
-    if isinstance(background, (int, np.integer)):
-        if background <= 0:
-            raise InputError(f"background size must be positive, got {background}")
-        return int(background)
-    if isinstance(background, (str, os.PathLike)):
-        text = os.fspath(background)
-        if text.strip().isdigit():
-            return _read_background(int(text))
-        if text.strip().lower() in ("library", "default", ""):
-            return None
-        genes = read_gene_list(text).genes
-    else:
-        genes = read_gene_list(list(background)).genes
-    return frozenset(genes)
+    bg = canonical_background(background)
+    if bg is None or isinstance(bg, int):
+        return bg
+    if isinstance(bg, (str, os.PathLike)):
+        return frozenset(read_gene_list(os.fspath(bg)).genes)
+    return frozenset(read_gene_list(list(bg)).genes)
 
 
 def prepare(
@@ -216,21 +225,23 @@ def match_lists(
 
     With a :class:`~gsea_plus.genes.SymbolMapper`, input genes missing from the library
     are matched through HGNC aliases and previous symbols (reported in ``aliases``).
+    The gene lists are not changed: each match holds its own renamed genes.
     """
     index = prepared.library.gene_index
+    bg = prepared.background_genes
     out: list[ListMatch] = []
     for i, gl in enumerate(lists):
-        mangled = gl.resolve_against(index) if gl.mangled else {}
-        aliases = mapper.match(gl.genes, index) if mapper is not None else {}
+        mangled = gl.mangled_fixes(index) if gl.mangled else {}
+        genes = [mangled.get(g, g) for g in gl.genes] if mangled else gl.genes
+        aliases = mapper.match(genes, index) if mapper is not None else {}
         if aliases:
-            gl.apply(aliases)
+            genes = list(dict.fromkeys(aliases.get(g, g) for g in genes))
         unrecognized: list[str] = []
         outside: list[str] = []
-        bg = prepared.background_genes
-        found = list(map(index.get, gl.genes))
+        found = list(map(index.get, genes))
         if None in found:
             cols = []
-            for g, j in zip(gl.genes, found, strict=True):
+            for g, j in zip(genes, found, strict=True):
                 if j is not None:
                     cols.append(j)
                 elif bg is not None and g in bg:
@@ -246,7 +257,7 @@ def match_lists(
         elif prepared.kind == "genes":
             n = len(cols) + len(outside)
         else:
-            n = len(gl.genes)
+            n = len(genes)
         if n > prepared.background_size:
             raise InputError(
                 f"the list has {n} genes, more than the background of {prepared.background_size}"
@@ -254,7 +265,7 @@ def match_lists(
         out.append(
             ListMatch(
                 name=names[i] if names is not None else "",
-                genes=gl.genes,
+                genes=list(genes),
                 columns=np.sort(np.array(cols, dtype=np.int64)),
                 size=n,
                 unrecognized=unrecognized,
@@ -298,7 +309,7 @@ _SPARSE_FROM = 1 << 20
 
 
 def count_overlaps(
-    prepared: PreparedLibrary, matches: Sequence[ListMatch]
+    prepared: PreparedLibrary, columns: Sequence[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Overlaps of every list with every term: the sparse product (lists x genes).(genes x terms).
 
@@ -308,6 +319,13 @@ def count_overlaps(
     command line's start-up path. Large chunks (batches) use scipy's sparse matrix
     product, about twice as fast. Both give the same exact integer counts.
 
+    Parameters
+    ----------
+    prepared
+        The prepared library.
+    columns
+        Per list, the sorted library gene indices of its genes (:attr:`ListMatch.columns`).
+
     Returns
     -------
     list_idx, term_idx, overlap
@@ -316,19 +334,20 @@ def count_overlaps(
     """
     col_ptr, col_terms = prepared.library.gene_terms
     n_terms = len(prepared.library.terms)
-    if not matches:
+    if not len(columns):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    cols_all = [m.columns for m in matches]
+    cols_all = [np.asarray(c, dtype=np.int64) for c in columns]
     sizes = np.array([len(c) for c in cols_all], dtype=np.int64)
     cols = np.concatenate(cols_all) if len(cols_all) > 1 else cols_all[0]
-    if len(matches) > 1 and int((col_ptr[cols + 1] - col_ptr[cols]).sum()) >= _SPARSE_FROM:
+    n_lists = len(cols_all)
+    if n_lists > 1 and int((col_ptr[cols + 1] - col_ptr[cols]).sum()) >= _SPARSE_FROM:
         return _count_sparse(prepared, cols, sizes)
     block = max(1, _CELLS_PER_BLOCK // max(n_terms, 1))
     ends = np.cumsum(sizes)
     out_l, out_t, out_k = [], [], []
-    for lo in range(0, len(matches), block):
-        hi = min(lo + block, len(matches))
+    for lo in range(0, n_lists, block):
+        hi = min(lo + block, n_lists)
         a = int(ends[lo - 1]) if lo else 0
         chunk_cols = cols[a : int(ends[hi - 1])]
         owner = np.repeat(np.arange(hi - lo, dtype=np.int64), sizes[lo:hi])
@@ -374,6 +393,14 @@ def _count_sparse(
     prod = (lists @ gene_terms).tocsr()
     li = np.repeat(np.arange(len(sizes), dtype=np.int64), np.diff(prod.indptr))
     return li, prod.indices.astype(np.int64), prod.data.astype(np.int64)
+
+
+def dense_overlaps(prepared: PreparedLibrary, columns: Sequence[np.ndarray]) -> np.ndarray:
+    """Dense (lists x terms) overlap counts of the given sets of library gene indices."""
+    li, ti, k = count_overlaps(prepared, columns)
+    out = np.zeros((len(columns), len(prepared.library.terms)), dtype=np.int64)
+    out[li, ti] = k
+    return out
 
 
 def _tails(
@@ -427,7 +454,7 @@ def score_lists(
     list over those entries (:func:`~gsea_plus.stats.adjust_pvalues_grouped`, identical
     to statsmodels per list).
     """
-    li, ti, k = count_overlaps(prepared, matches)
+    li, ti, k = count_overlaps(prepared, [m.columns for m in matches])
     if not prepared.term_mask.all():
         keep = prepared.term_mask[ti]
         li, ti, k = li[keep], ti[keep], k[keep]
@@ -588,18 +615,28 @@ def _overlaps_by_list(prepared, cols, sizes, owner, terms):
     return gene_of[order], np.bincount(rows, minlength=n_rows)
 
 
-def overlap_genes(prepared: PreparedLibrary, columns: np.ndarray, terms: np.ndarray) -> list[str]:
-    """``;``-joined overlapping genes of one list with each of ``terms``."""
-    return overlap_genes_many(prepared, [columns], np.zeros(len(terms), dtype=np.int64), terms)
-
-
-def _result_columns(
+def result_columns(
     prepared: PreparedLibrary,
     scores: Scores,
     sel: np.ndarray,
     columns: Sequence[np.ndarray],
     owner: np.ndarray,
 ) -> dict[str, np.ndarray]:
+    """The result columns (:data:`COLUMNS`) of the entries ``sel`` of ``scores``.
+
+    Parameters
+    ----------
+    prepared
+        The prepared library.
+    scores
+        Entries (list, term) with their overlaps, p-values and adjusted p-values.
+    sel
+        The entries to output, in output order.
+    columns
+        Per list, its library gene indices (for the ``Genes`` strings).
+    owner
+        Per output row, the position of its list in ``columns``.
+    """
     lib = prepared.library
     k, big_k, log_p = scores.overlap[sel], scores.term_size[sel], scores.log_p[sel]
     terms = scores.term_idx[sel]
@@ -627,23 +664,16 @@ def _result_columns(
     }
 
 
-def table_for_list(
-    prepared: PreparedLibrary,
-    scores: Scores,
-    rows: np.ndarray,
-    match: ListMatch,
-    *,
-    min_overlap: int = 1,
-) -> dict[str, np.ndarray]:
-    """The result columns (:data:`COLUMNS`) for one list, from its rows of ``scores``.
+def keep_top(owner: np.ndarray, top: int | None) -> np.ndarray:
+    """Mask of the rows to keep: the first ``top`` rows of each list.
 
-    Rows are sorted by p-value (the exact log p), ties by term order.
+    ``owner`` gives each row's list; rows are grouped by list in ascending list order
+    and sorted within a list (best first). ``top=None`` keeps every row.
     """
-    wanted = np.zeros(len(scores.log_p), dtype=bool)
-    wanted[rows] = True
-    sel = scores.order[wanted[scores.order]]
-    sel = sel[scores.overlap[sel] >= min_overlap]
-    return _result_columns(prepared, scores, sel, [match.columns], np.zeros(len(sel), np.int64))
+    if top is None:
+        return np.ones(len(owner), dtype=bool)
+    first = np.searchsorted(owner, owner, side="left")
+    return np.arange(len(owner)) - first < top
 
 
 def table_for_lists(
@@ -656,8 +686,9 @@ def table_for_lists(
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The result columns for every list of a chunk, list after list, each sorted by p.
 
-    Equal, list by list, to :func:`table_for_list`; with ``top`` only each list's first
-    ``top`` rows are kept, before the gene strings are built.
+    Rows are sorted by p-value (the exact log p), ties by term order; each list's rows are
+    the same whatever else is in the chunk. With ``top`` only each list's first ``top``
+    rows are kept, before the gene strings are built.
 
     Returns
     -------
@@ -666,12 +697,114 @@ def table_for_lists(
     """
     sel = scores.order[scores.overlap[scores.order] >= min_overlap]
     owner = scores.list_idx[sel]
-    if top is not None:
-        first = np.searchsorted(owner, np.arange(len(matches)))[owner]
-        keep = np.arange(len(sel)) - first < top
-        sel, owner = sel[keep], owner[keep]
-    table = _result_columns(prepared, scores, sel, [m.columns for m in matches], owner)
+    keep = keep_top(owner, top)
+    sel, owner = sel[keep], owner[keep]
+    table = result_columns(prepared, scores, sel, [m.columns for m in matches], owner)
     return table, owner
+
+
+@dataclass
+class EvidenceTable:
+    """What an :class:`Evidence` makes of a chunk of lists against one library.
+
+    Attributes
+    ----------
+    table
+        Result columns, list after list (chunk order), each list sorted by its p-value.
+    owner
+        For each row, the position of its list in the chunk.
+    tested
+        Per list, the number of terms tested (the multiple-testing family).
+    significant
+        Per list, the number of terms with adjusted p < :data:`SIGNIFICANT`.
+    """
+
+    table: dict[str, np.ndarray]
+    owner: np.ndarray
+    tested: np.ndarray
+    significant: np.ndarray
+
+
+class Evidence(Protocol):
+    """How a library's result rows are made from the classical scores of a chunk of lists.
+
+    :class:`ClassicalEvidence` reports the classical test; the model's evidence
+    (:class:`gsea_plus.evidence.ModelEvidence`) adds the gene set model's. The API picks
+    one per library; :func:`gsea_plus.api.enrich` and the batch engines call it alike.
+    """
+
+    #: The ``Method`` of the rows ("" for classical).
+    method: str
+
+    def tables(
+        self,
+        prepared: PreparedLibrary,
+        scores: Scores,
+        matches: Sequence[ListMatch],
+        *,
+        correction: str,
+        min_overlap: int,
+        top: int | None,
+    ) -> EvidenceTable:
+        """The result rows of every list of the chunk."""
+        ...
+
+    def chunk_limit(self) -> int | None:
+        """The most lists a chunk should hold (memory), or ``None`` for no limit."""
+        ...
+
+
+@dataclass(frozen=True)
+class ClassicalEvidence:
+    """The classical one-sided Fisher test of each list against each term."""
+
+    method: str = ""
+
+    def tables(
+        self,
+        prepared: PreparedLibrary,
+        scores: Scores,
+        matches: Sequence[ListMatch],
+        *,
+        correction: str,
+        min_overlap: int,
+        top: int | None,
+    ) -> EvidenceTable:
+        """:func:`table_for_lists`, with each list's tested and significant counts."""
+        table, owner = table_for_lists(
+            prepared, scores, matches, min_overlap=min_overlap, top=top
+        )
+        n = len(matches)
+        shown = scores.overlap >= min_overlap
+        return EvidenceTable(
+            table=table,
+            owner=owner,
+            tested=np.bincount(scores.list_idx, minlength=n),
+            significant=np.bincount(
+                scores.list_idx[shown & (scores.adjusted < SIGNIFICANT)], minlength=n
+            ),
+        )
+
+    def chunk_limit(self) -> int | None:
+        """No limit: the chunk size bounds the classical tables already."""
+        return None
+
+
+def enrich_chunk(
+    prepared: PreparedLibrary,
+    evidence: Evidence,
+    matches: Sequence[ListMatch],
+    *,
+    correction: str,
+    min_overlap: int,
+    top: int | None,
+) -> tuple[Scores, EvidenceTable]:
+    """Score a chunk of matched lists and make their rows: the one path of enrich and batch."""
+    scores = score_lists(prepared, matches, correction=correction)
+    table = evidence.tables(
+        prepared, scores, matches, correction=correction, min_overlap=min_overlap, top=top
+    )
+    return scores, table
 
 
 def concat_tables(tables: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -688,14 +821,6 @@ def to_frame(table: dict[str, np.ndarray]):
     import pandas as pd
 
     return pd.DataFrame({c: table[c] for c in table}, columns=list(table))
-
-
-def _as_gene_list(genes) -> GeneList:
-    if isinstance(genes, GeneList):
-        return genes
-    if isinstance(genes, (str, os.PathLike)):
-        return read_gene_list(genes)
-    return read_gene_list(list(genes))
 
 
 def warn_unmatched(match: ListMatch, prepared: PreparedLibrary, *, label: str = "") -> None:
@@ -736,192 +861,3 @@ def _preview(genes: list[str], limit: int = 20) -> str:
     return shown + (f", ... (+{len(genes) - limit})" if len(genes) > limit else "")
 
 
-@dataclass
-class EnrichInfo:
-    """Summary of one enrichment run, for the CLI's one-line summary."""
-
-    input_size: int
-    per_library: list[dict]
-    mangled: dict[str, tuple[str, ...]]
-    duplicates: list[str]
-
-
-def run_enrich(
-    genes,
-    library="KEGG",
-    *,
-    background=None,
-    correction: str = "fdr_bh",
-    min_size: int = 1,
-    max_size: int | None = None,
-    min_overlap: int | None = None,
-    offline: bool | None = None,
-    hgnc: str | os.PathLike | SymbolMapper | None = None,
-    model_options=None,
-    model=None,
-) -> tuple[dict[str, np.ndarray], EnrichInfo]:
-    """:func:`enrich` without pandas: the result columns and a summary (used by the CLI).
-
-    With ``model_options`` (:class:`gsea_plus.augment.ModelOptions`) the results are
-    model-based (:mod:`gsea_plus.augment`), scored with ``model`` (default: bundled).
-    """
-    gene_list = _as_gene_list(genes)
-    mapper = load_mapper(hgnc)
-    specs = list(library) if isinstance(library, (list, tuple)) else [library]
-    if not specs:
-        raise InputError("no library given")
-    tables = []
-    per_library = []
-    recognized_any = False
-    for spec in specs:
-        lib = load_library(spec, offline=offline)
-        prepared = prepare(lib, background=background, min_size=min_size, max_size=max_size)
-        one = GeneList(list(gene_list.genes), mangled=dict(gene_list.mangled))
-        (match,) = match_lists(prepared, [one], mapper=mapper)
-        warn_unmatched(match, prepared)
-        recognized_any |= len(match.columns) > 0
-        scores = score_lists(prepared, [match], correction=correction)
-        if model_options is not None:
-            from gsea_plus.augment import model_table, model_view
-
-            table, _, _ = model_table(
-                model_view(prepared, model),
-                scores,
-                [match],
-                model_options,
-                correction=correction,
-                min_overlap=0 if min_overlap is None else min_overlap,
-            )
-            tables.append(table)
-        else:
-            rows = np.arange(len(scores.log_p))
-            tables.append(
-                table_for_list(
-                    prepared,
-                    scores,
-                    rows,
-                    match,
-                    min_overlap=1 if min_overlap is None else min_overlap,
-                )
-            )
-        per_library.append(
-            {
-                "library": lib.name,
-                "version": lib.version,
-                "recognized": int(len(match.columns)),
-                "list_size": int(match.size),
-                "background": prepared.describe(),
-                "terms_tested": int(
-                    prepared.term_mask.sum() if model_options is not None else len(scores.log_p)
-                ),
-                "method": model_options.method if model_options is not None else "",
-            }
-        )
-    if not recognized_any:
-        names = ", ".join(p["library"] for p in per_library)
-        raise InputError(f"none of the {len(gene_list.genes)} input genes is in {names}")
-    info = EnrichInfo(
-        input_size=len(gene_list.genes),
-        per_library=per_library,
-        mangled=gene_list.mangled,
-        duplicates=gene_list.duplicates,
-    )
-    return concat_tables(tables), info
-
-
-def enrich(
-    genes: str | os.PathLike | Iterable[str] | GeneList,
-    library="KEGG",
-    *,
-    background=None,
-    correction: str = "fdr_bh",
-    min_size: int = 1,
-    max_size: int | None = None,
-    min_overlap: int | None = None,
-    offline: bool | None = None,
-    hgnc: str | os.PathLike | SymbolMapper | None = None,
-    augment: int = 0,
-    rank: str = "overlap",
-    test: str | None = None,
-    compare: bool = False,
-    model=None,
-):
-    """Over-representation analysis of one gene list against one or more libraries.
-
-    Parameters
-    ----------
-    genes
-        A path to a gene list file, ``"-"`` for stdin, or an iterable of symbols.
-    library
-        One library spec or a list of them: alias (``"KEGG"``), Enrichr name, GMT path,
-        ``{term: genes}`` mapping or :class:`~gsea_plus.library.GeneSetLibrary`.
-    background
-        ``None`` (the library's genes), an integer ``N``, or genes (iterable or a file).
-    correction
-        statsmodels ``multipletests`` method, or ``"none"``; applied per library over
-        the terms with overlap >= 1 that pass the size filters.
-    min_size, max_size
-        Keep terms whose size (after the background) is within these bounds.
-    min_overlap
-        Only report terms with at least this many list genes (default 1; with the model,
-        0: every term, counting predicted genes too).
-    offline
-        Never download (default: env ``GSEA_PLUS_OFFLINE``).
-    hgnc
-        An HGNC complete-set table (path) or a :class:`~gsea_plus.genes.SymbolMapper`:
-        input genes missing from a library are then matched through aliases and
-        previous symbols. Default: env ``GSEA_PLUS_HGNC`` if set, else no alias matching.
-    augment
-        Add the model's top ``augment`` predicted genes (not in the list, within the
-        background) and show which of them hit each term.
-    rank
-        ``"overlap"`` (classical) or ``"embedding"`` (terms ranked with the model's
-        evidence). ``augment > 0`` implies ``"embedding"``.
-    test
-        The model-based test (:data:`gsea_plus.augment.TESTS`). Default ``"combined"``,
-        the one the benchmark recommends. See :mod:`gsea_plus.augment`.
-    compare
-        Add each evidence's own adjusted p-value and rank, side by side.
-    model
-        A model directory, hub id or loaded model (default: the bundled one).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`COLUMNS` (plus :data:`gsea_plus.augment.MODEL_COLUMNS` with the
-        model), sorted by p-value (ties by term order).
-    """
-    from gsea_plus.augment import model_options
-
-    options = model_options(augment=augment, rank=rank, test=test, compare=compare)
-    table, _ = run_enrich(
-        genes,
-        library,
-        background=background,
-        correction=correction,
-        min_size=min_size,
-        max_size=max_size,
-        min_overlap=min_overlap,
-        offline=offline,
-        hgnc=hgnc,
-        model_options=options,
-        model=model,
-    )
-    return to_frame(table)
-
-
-#: Environment variable naming an HGNC complete-set table used for alias matching.
-HGNC_ENV = "GSEA_PLUS_HGNC"
-_MAPPERS: dict[str, SymbolMapper] = {}
-
-
-def load_mapper(hgnc: str | os.PathLike | SymbolMapper | None) -> SymbolMapper | None:
-    """The alias mapper for ``hgnc`` (a path, a mapper, or None: env ``GSEA_PLUS_HGNC``)."""
-    if isinstance(hgnc, SymbolMapper):
-        return hgnc
-    path = os.fspath(hgnc) if hgnc is not None else os.environ.get(HGNC_ENV)
-    if not path:
-        return None
-    if path not in _MAPPERS:
-        _MAPPERS[path] = SymbolMapper.from_hgnc(path)
-    return _MAPPERS[path]

@@ -13,8 +13,8 @@ class GseaPlusError(Exception):
     exit_code = 2
 
 
-class InputError(GseaPlusError):
-    """A gene list, signature or option value cannot be used."""
+class InputError(GseaPlusError, ValueError):
+    """A gene list, signature or option value cannot be used (also a ``ValueError``)."""
 
 
 class LibraryError(GseaPlusError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "GeneList",
     "SymbolMapper",
+    "load_mapper",
     "parse_gene_text",
     "read_gene_list",
     "resolve_mangled",
@@ -123,16 +125,17 @@ class GeneList:
     def __len__(self) -> int:
         return len(self.genes)
 
-    def apply(self, mapping: Mapping[str, str]) -> None:
-        """Rename genes (e.g. aliases to library symbols), keeping order and uniqueness."""
-        renamed = dict.fromkeys(mapping.get(g, g) for g in self.genes)
-        self.genes = list(renamed)
+    def renamed(self, mapping: Mapping[str, str]) -> list[str]:
+        """The genes renamed by ``mapping`` (e.g. aliases), in order and unique; no mutation."""
+        if not mapping:
+            return list(self.genes)
+        return list(dict.fromkeys(mapping.get(g, g) for g in self.genes))
 
-    def resolve_against(self, universe: Mapping[str, object] | set[str]) -> dict[str, str]:
-        """Re-point mangled genes to the candidate that the universe contains.
+    def mangled_fixes(self, universe: Mapping[str, object] | set[str]) -> dict[str, str]:
+        """Which mangled genes a universe knows under their other candidate; no mutation.
 
-        Returns a mapping from the symbol currently in :attr:`genes` to the symbol it
-        was replaced with (only changed ones).
+        Returns a mapping from the symbol in :attr:`genes` to the candidate the universe
+        contains (only genes whose first candidate the universe lacks).
         """
         changed: dict[str, str] = {}
         for candidates in self.mangled.values():
@@ -143,6 +146,14 @@ class GeneList:
                 if alt in universe and alt not in self.genes:
                     changed[current] = alt
                     break
+        return changed
+
+    def resolve_against(self, universe: Mapping[str, object] | set[str]) -> dict[str, str]:
+        """Re-point this list's mangled genes to the candidates the universe contains.
+
+        Changes :attr:`genes` in place and returns :meth:`mangled_fixes`.
+        """
+        changed = self.mangled_fixes(universe)
         if changed:
             self.genes = [changed.get(g, g) for g in self.genes]
         return changed
@@ -340,3 +351,16 @@ class SymbolMapper:
             if target is not None and target != g:
                 out[g] = target
         return out
+
+
+_MAPPERS: dict[str, SymbolMapper] = {}
+
+
+def load_mapper(hgnc: str | os.PathLike | SymbolMapper | None) -> SymbolMapper | None:
+    """The alias mapper for an HGNC table path (read once per process), a mapper, or None."""
+    if hgnc is None or isinstance(hgnc, SymbolMapper):
+        return hgnc
+    path = os.fspath(hgnc)
+    if path not in _MAPPERS:
+        _MAPPERS[path] = SymbolMapper.from_hgnc(path)
+    return _MAPPERS[path]

@@ -38,6 +38,7 @@ __all__ = [
     "prerank",
     "read_signature",
     "running_sum",
+    "segment_es",
 ]
 
 PRERANK_COLUMNS = [
@@ -135,7 +136,7 @@ def read_signature(source: str | os.PathLike | Mapping[str, float] | Iterable) -
     return Signature.from_pairs(pairs)
 
 
-def _segment_es(
+def segment_es(
     ranks: np.ndarray, weights: np.ndarray, ptr: np.ndarray, n_genes: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ES of many hit sets given as concatenated sorted ranks (segments by ``ptr``).
@@ -179,7 +180,7 @@ def enrichment_scores(
     ptr = np.zeros(len(sets) + 1, dtype=np.int64)
     np.cumsum([len(s) for s in sets], out=ptr[1:])
     w = np.abs(signature.scores) ** weight
-    es, peak, _ = _segment_es(ranks, w[ranks], ptr, len(signature))
+    es, peak, _ = segment_es(ranks, w[ranks], ptr, len(signature))
     return es, np.where(peak >= 0, peak - ptr[:-1], -1)
 
 
@@ -205,7 +206,7 @@ def _null_es(abs_w: np.ndarray, prefixes: np.ndarray, size: int) -> np.ndarray:
     hits = np.sort(prefixes[:, :size], axis=1)
     flat = hits.ravel()
     ptr = np.arange(0, permutations * size + 1, size, dtype=np.int64)
-    es, _, _ = _segment_es(flat, abs_w[flat], ptr, len(abs_w))
+    es, _, _ = segment_es(flat, abs_w[flat], ptr, len(abs_w))
     return es
 
 

@@ -24,6 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from gsea_plus.options import CORRECTIONS
+
 __all__ = [
     "CORRECTIONS",
     "adjust_pvalues",
@@ -208,22 +210,6 @@ def combined_score(log_p, odds) -> np.ndarray:
     """Enrichr's combined score ``-ln(p) * OR``, from the natural-log p-value."""
     # (+ 0.0 turns the -0.0 of a p-value of 1 into 0.0, which is how it should print)
     return -np.asarray(log_p, dtype=np.float64) * np.asarray(odds, dtype=np.float64) + 0.0
-
-
-#: Multiple-testing methods accepted (statsmodels ``multipletests`` names).
-CORRECTIONS = (
-    "fdr_bh",
-    "fdr_by",
-    "bonferroni",
-    "holm",
-    "holm-sidak",
-    "sidak",
-    "hommel",
-    "simes-hochberg",
-    "fdr_tsbh",
-    "fdr_tsbky",
-    "none",
-)
 
 
 def _ordered(p: np.ndarray):

@@ -12,19 +12,21 @@ from statsmodels.stats.multitest import multipletests
 from toy import TableScorer, toy_setup
 
 import gsea_plus
-from gsea_plus.augment import MODEL_COLUMNS, ModelOptions, model_options, model_table
 from gsea_plus.engine import COLUMNS, match_lists, prepare, score_lists
-from gsea_plus.genes import GeneList
-from gsea_plus.library import GeneSetLibrary
-from gsea_plus.rank import (
+from gsea_plus.evidence import (
+    MODEL_COLUMNS,
     ModelView,
     TermPredictions,
-    _tail_fill,
     combine_bonferroni,
     combine_fisher,
+    model_table,
     prediction_test,
     random_matches,
 )
+from gsea_plus.evidence.statistics import _tail_fill
+from gsea_plus.genes import GeneList
+from gsea_plus.library import GeneSetLibrary
+from gsea_plus.options import ModelOptions, model_options
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gsea_plus
-from gsea_plus.batch import _gene_list_from_tokens, iter_enrich_many, read_batch
+from gsea_plus.api import iter_enrich_many
+from gsea_plus.batch import read_batch
+from gsea_plus.batch.reading import _gene_list_from_tokens
 from gsea_plus.errors import InputError
 from gsea_plus.genes import parse_gene_text
 from gsea_plus.library import GeneSetLibrary, load_library
@@ -352,7 +354,7 @@ def test_library_object_is_reused_across_chunks(monkeypatch):
 
 
 def test_streamed_text_equals_frame_to_bytes():
-    from gsea_plus.batch import _text_bytes
+    from gsea_plus.batch import text_bytes as _text_bytes
     from gsea_plus.output import frame_to_bytes
 
     df = gsea_plus.enrich_many({"a": ["G1", "G2", "G3"], "b": ["G9", "G3"]}, library=TINY_SETS)

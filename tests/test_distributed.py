@@ -12,7 +12,7 @@ import pytest
 from conftest import assert_one_error_line
 
 import gsea_plus
-from gsea_plus.batch import get_engine
+from gsea_plus.api import get_engine
 from gsea_plus.errors import MissingExtraError
 
 

@@ -14,8 +14,9 @@ from scipy.stats import fisher_exact, hypergeom
 from statsmodels.stats.multitest import multipletests
 
 import gsea_plus
-from gsea_plus import engine
-from gsea_plus.engine import COLUMNS, enrich
+from gsea_plus import api, engine
+from gsea_plus.api import enrich
+from gsea_plus.engine import COLUMNS
 from gsea_plus.errors import InputError
 from gsea_plus.genes import parse_gene_text
 from gsea_plus.library import GeneSetLibrary
@@ -239,7 +240,7 @@ def test_public_enrich_signature_and_exports():
     assert {"background", "correction", "min_size", "max_size", "min_overlap", "offline"} <= {
         p.name for p in params[2:]
     }
-    assert gsea_plus.enrich is engine.enrich
+    assert gsea_plus.enrich is api.enrich
     assert gsea_plus.load_library is gsea_plus.library.load_library
 
 

@@ -7,9 +7,7 @@ import pytest
 from toy import TableScorer, toy_setup
 
 from gsea_plus.engine import match_lists, prepare
-from gsea_plus.genes import GeneList
-from gsea_plus.library import GeneSetLibrary
-from gsea_plus.rank import (
+from gsea_plus.evidence import (
     ModelView,
     augment_matches,
     model_statistics,
@@ -17,6 +15,8 @@ from gsea_plus.rank import (
     random_matches,
     term_null,
 )
+from gsea_plus.genes import GeneList
+from gsea_plus.library import GeneSetLibrary
 from gsea_plus.stats import hypergeom_logsf
 
 
@@ -106,7 +106,7 @@ def test_low_vocabulary_coverage_warns(caplog):
 
 
 def test_gene_function_ranks_terms_by_the_genes_prediction():
-    from gsea_plus.rank import gene_function
+    from gsea_plus.evidence import gene_function
 
     genes = [f"G{i}" for i in range(60)]
     rng = np.random.default_rng(8)
@@ -130,7 +130,7 @@ def test_gene_function_ranks_terms_by_the_genes_prediction():
 
 def test_gene_function_unknown_gene_suggests_close_symbols():
     from gsea_plus.errors import InputError
-    from gsea_plus.rank import gene_function
+    from gsea_plus.evidence import gene_function
 
     scorer = TableScorer(["PLIN1", "PLIN2", "PLIN3", "TP53"])
     with pytest.raises(InputError, match="PLIN9 is not in the model's vocabulary.*PLIN1"):

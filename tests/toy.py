@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from gsea_plus.engine import prepare
+from gsea_plus.evidence import ModelView
 from gsea_plus.library import GeneSetLibrary
-from gsea_plus.rank import ModelView
 
 
 class TableScorer:

@@ -1,12 +1,18 @@
-"""Assembles the Typer app from the command modules and runs it with clean errors."""
+"""The Typer app, composed from the command modules, and the console script's entry point.
+
+Each command module defines its commands (or a sub-app) and registers nothing itself;
+this module adds them to :data:`app`. A broken command module fails loudly on import.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from gsea_plus import __version__
+from gsea_plus.cli import batch, enrich, gene, libraries, model, prerank
 
 app = typer.Typer(
     name="gsea-plus",
@@ -26,10 +32,19 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
-    ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            metavar="",
+            callback=_version,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", metavar="", help="Log progress details.")
+    ] = False,
 ) -> None:
     """Gene set enrichment analysis: exact, fast, offline, with a gene set foundation model."""
     from gsea_plus.cli.common import setup_logging
@@ -37,19 +52,13 @@ def _root(
     setup_logging(verbose=verbose)
 
 
-def _register() -> None:
-    # Each module adds its commands to `app` (or a sub-app) at import time.
-    from gsea_plus.cli import enrich, libraries  # noqa: F401
-
-    for optional in ("model", "batch", "prerank", "rank"):
-        try:
-            __import__(f"gsea_plus.cli.{optional}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"gsea_plus.cli.{optional}":
-                raise
-
-
-_register()
+app.command("enrich")(enrich.enrich_cmd)
+app.command("batch")(batch.batch_cmd)
+app.command("prerank")(prerank.prerank_cmd)
+app.command("predict")(model.predict_cmd)
+app.command("gene")(gene.gene_cmd)
+app.add_typer(libraries.libraries_app, name="libraries")
+app.add_typer(model.model_app, name="model")
 
 
 def main() -> None:

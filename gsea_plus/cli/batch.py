@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gsea_plus.cli.app import app
-from gsea_plus.cli.common import err_console, model_options_from_cli
-from gsea_plus.cli.enrich import (
-    BACKGROUND_HELP,
-    CORRECTION_HELP,
-    LIBRARY_HELP,
-    MIN_OVERLAP_HELP,
-    MODEL_OPTIONS,
-)
+from gsea_plus.cli import params
+from gsea_plus.cli.common import err_console, resolve_format
+from gsea_plus.cli.params import BATCH, ENRICH, Format
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.progress import ProgressColumn
@@ -24,74 +18,63 @@ if TYPE_CHECKING:  # pragma: no cover
 _SHOWN_SUMMARY_ROWS = 20
 
 
-@app.command("batch")
 def batch_cmd(
-    source: str = typer.Argument(
-        ...,
-        metavar="INPUT",
-        help="A directory of list files (list name = file stem), a GMT of lists "
-        "(name<TAB>description<TAB>genes...), a long table (list_id<TAB>gene, optional "
-        "header), or - for stdin.",
-    ),
-    library: list[str] = typer.Option(["KEGG"], "--library", "-l", help=LIBRARY_HELP),
-    output: Path | None = typer.Option(
-        None,
-        "--output",
-        "-o",
-        help="Write the results here (atomically: nothing is left if the run fails). "
-        "Default: stdout.",
-    ),
-    fmt: str = typer.Option(
-        "auto",
-        "--format",
-        "-f",
-        help="tsv, csv, jsonl or parquet. auto: from the -o suffix, else tsv.",
-    ),
-    top: int | None = typer.Option(
-        None, "--top", "-n", help="Keep each list's K best terms.", min=1
-    ),
-    engine: str = typer.Option("local", "--engine", help="local, or dask (a Dask cluster)."),
-    scheduler: str | None = typer.Option(
-        None,
-        "--scheduler",
-        help="Dask scheduler address (tcp://host:8786). Without it, --engine dask starts a "
-        "local cluster.",
-    ),
-    workers: int | None = typer.Option(
-        None, "--workers", help="Worker processes of the local Dask cluster (default: CPUs).", min=1
-    ),
-    background: str | None = typer.Option(None, "--background", "-b", help=BACKGROUND_HELP),
-    correction: str = typer.Option("fdr_bh", "--correction", help=CORRECTION_HELP),
-    min_size: int = typer.Option(1, "--min-size", help="Smallest term size kept.", min=0),
-    max_size: int | None = typer.Option(None, "--max-size", help="Largest term size kept."),
-    min_overlap: int | None = typer.Option(None, "--min-overlap", help=MIN_OVERLAP_HELP, min=0),
-    augment: int = MODEL_OPTIONS["augment"],
-    rank: str = MODEL_OPTIONS["rank"],
-    model_test: str | None = MODEL_OPTIONS["test"],
-    compare: bool = MODEL_OPTIONS["compare"],
-    model: str | None = MODEL_OPTIONS["model"],
-    summary: Path | None = typer.Option(
-        None,
-        "--summary",
-        help="Write the per-list summary (recognized genes, terms tested, significant terms "
-        "at adjusted p < 0.05, top term) as TSV here; otherwise its first rows go to stderr.",
-    ),
-    input_format: str = typer.Option(
-        "auto", "--input-format", help="auto, dir, gmt or long (list_id<TAB>gene)."
-    ),
-    chunk_size: int | None = typer.Option(
-        None, "--chunk-size", help="Lists per chunk (default: sized to bound memory).", min=1
-    ),
-    offline: bool = typer.Option(
-        False, "--offline", help="Never use the network; fail if a library is not cached."
-    ),
-    hgnc: Path | None = typer.Option(
-        None,
-        "--hgnc",
-        envvar="GSEA_PLUS_HGNC",
-        help="HGNC complete-set table: match genes missing from a library through aliases and "
-        "previous symbols.",
-    ),
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            help="A directory of list files (list name = file stem), a GMT of lists "
+            "(name<TAB>description<TAB>genes...), a long table (list_id<TAB>gene, optional "
+            "header), or - for stdin.",
+        ),
+    ],
+    library: params.Library = ["KEGG"],  # noqa: B006 (typer copies list defaults)
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the results here (atomically: nothing is left if the run fails). "
+            "Default: stdout.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="tsv, csv, jsonl or parquet. auto: from the -o suffix, else tsv.",
+        ),
+    ] = Format.auto,
+    top: params.BatchTop = BATCH["top"],
+    engine: params.Engine = BATCH["engine"],
+    scheduler: params.Scheduler = BATCH["scheduler"],
+    workers: params.Workers = BATCH["workers"],
+    background: params.Background = ENRICH["background"],
+    correction: params.Correction = ENRICH["correction"],
+    min_size: params.MinSize = ENRICH["min_size"],
+    max_size: params.MaxSize = ENRICH["max_size"],
+    min_overlap: params.MinOverlap = ENRICH["min_overlap"],
+    augment: params.Augment = ENRICH["augment"],
+    rank: params.Rank = ENRICH["rank"],
+    test: params.ModelTest = ENRICH["test"],
+    compare: params.Compare = ENRICH["compare"],
+    model: params.Model = ENRICH["model"],
+    summary: Annotated[
+        Path | None,
+        typer.Option(
+            "--summary",
+            metavar="FILE",
+            help="Write the per-list summary (recognized genes, terms tested, significant "
+            "terms at adjusted p < 0.05, top term) as TSV here; otherwise its first rows go "
+            "to stderr.",
+        ),
+    ] = None,
+    input_format: params.InputFormat = BATCH["input_format"],
+    chunk_size: params.ChunkSize = BATCH["chunk_size"],
+    offline: params.Offline = False,
+    hgnc: params.Hgnc = ENRICH["hgnc"],
 ) -> None:
     """Enrich many gene lists against the same libraries, as one long table.
 
@@ -100,73 +83,66 @@ def batch_cmd(
     after list in input order, each sorted by p-value. Empty lists are reported and
     skipped. Results stream to the output, so memory stays bounded for any number of lists.
     """
-    from gsea_plus.batch import BATCH_FORMATS, ResultWriter, iter_enrich_many
+    from gsea_plus.api import iter_enrich_many
+    from gsea_plus.batch import BATCH_FORMATS
     from gsea_plus.errors import InputError
 
-    chosen = _format(fmt, output)
+    options = params.enrich_options(locals())
+    batch = params.batch_options(locals())
+    chosen = resolve_format(fmt, output, table=False).value
     if chosen not in BATCH_FORMATS:
         raise InputError(f"--format must be one of {', '.join(BATCH_FORMATS)} (or auto)")
     if output is None and chosen == "parquet" and sys.stdout.isatty():
         raise InputError("refusing to write parquet to a terminal; use -o FILE")
-    options = model_options_from_cli(augment, rank, model_test, compare)
-    results = iter_enrich_many(
-        source,
-        library=list(library),
-        background=background,
-        correction=correction,
-        min_size=min_size,
-        max_size=max_size,
-        min_overlap=min_overlap,
-        top=top,
-        chunk_size=chunk_size,
-        engine=engine,
-        scheduler=scheduler,
-        workers=workers,
-        offline=offline,
-        hgnc=hgnc,
-        input_format=input_format,
-        model_options=options,
-        model=model,
-    )
+    results = iter_enrich_many(source, list(library), options=options, batch=batch)
     totals = _Totals()
-    progress = _progress() if sys.stderr.isatty() else None
-    task = progress.add_task("enriching", total=None) if progress is not None else None
+    with _ProgressBar() as progress:
+        rows = _write(results, output, chosen, summary, totals, progress)
+    totals.print(rows=rows, output=output, summary=summary)
+
+
+def _write(results, output, fmt, summary, totals, progress) -> int:
+    """Stream each chunk to the output (and the summary file); return the rows written."""
+    from gsea_plus.batch import ResultWriter
+
     summary_writer = ResultWriter(summary, "tsv") if summary is not None else None
     try:
-        with ResultWriter(output, chosen) as writer:
-            if progress is not None:
-                progress.start()
+        with ResultWriter(output, fmt) as writer:
             for result in results:
                 writer.write(result.table)
                 totals.add(result.summary)
                 if summary_writer is not None and result.summary:
                     summary_writer.write(_columns(result.summary))
-                if progress is not None:
-                    progress.update(task, advance=result.n_lists)
-            if progress is not None:
-                progress.stop()
+                progress.advance(result.n_lists)
         if summary_writer is not None:
             summary_writer.close()
     except BaseException:
-        if progress is not None:
-            progress.stop()
         if summary_writer is not None:
             summary_writer.abort()
         raise
-    totals.print(rows=writer.rows, output=output, summary=summary)
+    return writer.rows
 
 
-def _format(fmt: str, output: Path | None) -> str:
-    fmt = fmt.lower()
-    if fmt != "auto":
-        return fmt
-    if output is not None:
-        suffix = output.suffix.lower().lstrip(".")
-        if suffix in ("csv", "jsonl", "parquet"):
-            return suffix
-        if suffix == "pq":
-            return "parquet"
-    return "tsv"
+class _ProgressBar:
+    """A transient rich progress bar on stderr when it is a terminal, else nothing."""
+
+    def __init__(self) -> None:
+        self.progress = _progress() if sys.stderr.isatty() else None
+        self.task = None
+
+    def __enter__(self) -> _ProgressBar:
+        if self.progress is not None:
+            self.task = self.progress.add_task("enriching", total=None)
+            self.progress.start()
+        return self
+
+    def advance(self, n: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, advance=n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
 
 
 def _columns(records: list[dict]) -> dict[str, list]:

@@ -4,96 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from gsea_plus.cli.params import Format
+
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
 log = logging.getLogger("gsea_plus")
-
-
-def offline_option() -> typer.models.OptionInfo:
-    """The ``--offline`` option, shared by every command (env ``GSEA_PLUS_OFFLINE=1`` too)."""
-    return typer.Option(
-        False,
-        "--offline",
-        envvar="GSEA_PLUS_OFFLINE",
-        help="Never use the network; fail, naming what is missing, if a library is not "
-        "cached (also env GSEA_PLUS_OFFLINE=1).",
-    )
-
-
-MODEL_TEST_HELP = (
-    "The model-based test. Default: combined, what benchmarks/augment_bench.py recommends. "
-    "prediction (the model alone; best for genes not yet annotated): the model is given "
-    "each term's genes and ranks the vocabulary; the list's genes outside the term are scored "
-    "by log rank and tested against the term's background distribution (gamma null). "
-    "combined: min(1, classical p / 0.9, prediction p / 0.1), a weighted Bonferroni that "
-    "keeps the classical test's strength. fisher: Fisher's method on the same two p-values. "
-    "augmented: Fisher on the list plus its top-N predicted genes, against random lists of "
-    "the same size augmented the same way. cosine: cosine of the model encodings of list and "
-    "term, against random lists of the same size. signature: the model's scores as a ranked "
-    "signature, running-sum NES per term, against random lists of the same size. naive: "
-    "plain Fisher on the augmented list (not valid; to reproduce the benchmark only)."
-)
-
-
-def model_cli_options() -> dict[str, typer.models.OptionInfo]:
-    """The model-based enrichment options shared by ``enrich`` and ``batch``."""
-    return {
-        "augment": typer.Option(
-            0,
-            "--augment",
-            "-a",
-            min=0,
-            help="Add the model's top N predicted genes (not in the list, within the "
-            "background) and show which hit each term (Predicted Overlap/Genes, marked * in "
-            "the table). P-values come from --model-test, never from plain Fisher on the "
-            "augmented list (not valid: predicted genes are coherent with each other).",
-        ),
-        "rank": typer.Option(
-            "overlap",
-            "--rank",
-            help="overlap (classical) or embedding: rank terms with the gene set foundation "
-            "model's evidence (see --model-test); every term passing the size filters is "
-            "tested and reported.",
-        ),
-        "test": typer.Option(None, "--model-test", help=MODEL_TEST_HELP, show_default=False),
-        "compare": typer.Option(
-            False,
-            "--compare",
-            help="Show the classical and the model evidence side by side: each with its own "
-            "adjusted p-value and rank.",
-        ),
-        "model": typer.Option(
-            None,
-            "--model",
-            help="Model directory or hub id (owner/name); default: the bundled model.",
-        ),
-    }
-
-
-def model_options_from_cli(augment: int, rank: str, test: str | None, compare: bool):
-    """:class:`gsea_plus.augment.ModelOptions` for the CLI flags, or ``None`` (classical)."""
-    from gsea_plus.augment import model_options
-
-    return model_options(augment=augment, rank=rank, test=test, compare=compare)
-
-
-class Format(str, Enum):
-    """Output formats. ``auto`` is a rich table on a terminal and TSV otherwise."""
-
-    auto = "auto"
-    table = "table"
-    tsv = "tsv"
-    csv = "csv"
-    json = "json"
-    jsonl = "jsonl"
-    parquet = "parquet"
 
 
 _console: Console | None = None
@@ -134,12 +55,6 @@ def setup_logging(*, verbose: bool = False) -> None:
     logger.propagate = False
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one error line on stderr and return an Exit to raise."""
-    print(f"gsea-plus: error: {message}", file=sys.stderr)
-    return typer.Exit(code)
-
-
 def run_app(app: typer.Typer) -> int:
     """Run the Typer app, turning known errors into one stderr line and an exit code."""
     from gsea_plus.errors import GseaPlusError
@@ -174,19 +89,22 @@ def run_app(app: typer.Typer) -> int:
     return 0
 
 
-def resolve_format(fmt: Format, output: Path | None) -> Format:
-    """Pick the concrete format: the option, else the output suffix, else TTY or TSV."""
+def resolve_format(fmt: Format, output: Path | None, *, table: bool = True) -> Format:
+    """Pick the concrete format: the option, else the output suffix, else TTY or TSV.
+
+    With ``table=False`` (a command that streams, like ``batch``) a terminal gets TSV too.
+    """
     if fmt is not Format.auto:
         return fmt
     if output is not None:
         name = output.name.lower().removesuffix(".gz")
         suffix = name.rsplit(".", 1)[-1] if "." in name else ""
-        if suffix in {"tsv", "txt", "tab"}:
-            return Format.tsv
-        if suffix in Format.__members__:
+        if suffix == "pq":
+            return Format.parquet
+        if suffix in Format.__members__ and suffix not in ("auto", "table"):
             return Format(suffix)
         return Format.tsv
-    return Format.table if sys.stdout.isatty() else Format.tsv
+    return Format.table if table and sys.stdout.isatty() else Format.tsv
 
 
 def write_frame(df, fmt: Format, output: Path | None) -> None:

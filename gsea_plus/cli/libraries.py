@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import typer
 
-from gsea_plus.cli.app import app
-from gsea_plus.cli.common import Format, err_console, out_console, resolve_format, write_frame
+from typing import Annotated
+
+from gsea_plus.cli.common import err_console, out_console, resolve_format, write_frame
+from gsea_plus.cli.params import Format
 
 libraries_app = typer.Typer(
     help="List, download and inspect gene set libraries (cached per user; "
     "GSEA_PLUS_CACHE overrides the location, GSEA_PLUS_ENRICHR_URL the server).",
     no_args_is_help=True,
 )
-app.add_typer(libraries_app, name="libraries")
 
 
 @libraries_app.command("list")
 def list_cmd(
-    fmt: Format = typer.Option(Format.auto, "--format", "-f", help="table, tsv, csv, json, jsonl."),
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Output format (auto: a table on a terminal).")
+    ] = Format.auto,
 ) -> None:
     """List the catalog's libraries, their aliases, and whether each is cached."""
     import pandas as pd
@@ -55,12 +58,20 @@ def list_cmd(
 
 @libraries_app.command("download")
 def download_cmd(
-    names: list[str] = typer.Argument(..., help="Aliases or Enrichr library names."),
-    force: bool = typer.Option(False, "--force", help="Download again even when cached."),
+    names: Annotated[
+        list[str], typer.Argument(metavar="NAME...", help="Aliases or Enrichr library names.")
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", metavar="", help="Download again even when cached.")
+    ] = False,
 ) -> None:
     """Download libraries from Enrichr into the cache (verified, atomic)."""
+    from gsea_plus.errors import NetworkError
     from gsea_plus.library import download_library
+    from gsea_plus.options import OFFLINE_ENV, offline_default
 
+    if offline_default(None):
+        raise NetworkError(f"{OFFLINE_ENV} is set: offline mode forbids downloading")
     for spec in names:
         entry = download_library(spec, force=force)
         name = entry.name
@@ -73,15 +84,21 @@ def download_cmd(
 
 @libraries_app.command("info")
 def info_cmd(
-    name: str = typer.Argument(..., help="Alias, Enrichr name or GMT path."),
-    offline: bool = typer.Option(True, "--offline/--online", help="Only read the cache (default)."),
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Alias, Enrichr name or GMT path.")],
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline/--online",
+            help="Only read the cache (default), or download the library when missing.",
+        ),
+    ] = True,
 ) -> None:
     """Show a library's terms, genes, size distribution, source and checksum."""
     import numpy as np
 
     from gsea_plus.library import find_entry, load_library
 
-    lib = load_library(name, offline=offline)
+    lib = load_library(name, offline=True if offline else None)
     sizes = lib.term_sizes
     entry = find_entry(name)
     lines = [
@@ -105,7 +122,9 @@ def info_cmd(
 
 
 @libraries_app.command("path")
-def path_cmd(name: str = typer.Argument(..., help="Alias or Enrichr name.")) -> None:
+def path_cmd(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Alias or Enrichr name.")],
+) -> None:
     """Print the path of a cached library's GMT text (error if not cached)."""
     from gsea_plus.errors import LibraryError
     from gsea_plus.library import resolve_name

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import typer
 
-from gsea_plus.cli.app import app
-from gsea_plus.cli.common import Format, err_console, out_console, resolve_format, write_frame
+from gsea_plus.cli.common import err_console, out_console, resolve_format, write_frame
+from gsea_plus.cli.params import Format
 
 model_app = typer.Typer(
     help="The gene set foundation model: build a corpus, train, evaluate, inspect.",
     no_args_is_help=True,
 )
-app.add_typer(model_app, name="model")
 
 _MODEL_HELP = "Model directory or hub id (owner/name); default: the bundled model."
 
@@ -230,8 +229,7 @@ def info(model: str | None = typer.Option(None, "--model", "-m", help=_MODEL_HEL
             console.print(f"  {p.name:<24}{p.stat().st_size:>10}  sha256 {file_sha256(p)[:16]}")
 
 
-@app.command("predict")
-def predict(
+def predict_cmd(
     genes: str = typer.Argument(..., help="Gene list file, or - for standard input."),
     top: int = typer.Option(50, "--top", "-n", help="Number of genes to show."),
     model: str | None = typer.Option(None, "--model", "-m", help=_MODEL_HELP),

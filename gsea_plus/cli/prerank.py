@@ -3,52 +3,69 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from gsea_plus.cli.app import app
-from gsea_plus.cli.common import Format, emit, offline_option
-from gsea_plus.cli.enrich import LIBRARY_HELP
+from gsea_plus.cli import params
+from gsea_plus.cli.common import emit
+from gsea_plus.cli.params import Format
 
 
-@app.command("prerank")
 def prerank_cmd(
-    signature: str = typer.Argument(
-        ...,
-        help="Ranked signature: two columns, gene and score (tab, comma or space "
-        "separated), or - for stdin.",
-    ),
-    library: list[str] = typer.Option(["KEGG"], "--library", "-l", help=LIBRARY_HELP),
-    min_size: int = typer.Option(
-        5, "--min-size", help="Smallest number of term genes in the signature."
-    ),
-    max_size: int = typer.Option(
-        1000, "--max-size", help="Largest number of term genes in the signature."
-    ),
-    permutations: int = typer.Option(
-        2000, "--permutations", help="Random sets per anchor size for the null.", min=100
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the null's random sets."),
-    weight: float = typer.Option(
-        1.0,
-        "--weight",
-        help="Exponent on |score| in the running sum (1 = GSEA preranked, 0 = unweighted).",
-        min=0.0,
-    ),
-    top: int = typer.Option(20, "--top", "-n", help="Rows shown in the terminal table.", min=1),
-    fmt: Format = typer.Option(
-        Format.auto, "--format", "-f", help="auto, table, tsv, csv, json, jsonl, parquet."
-    ),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write the full table to this file."
-    ),
-    plot: Path | None = typer.Option(
-        None, "--plot", help="Draw the running-sum plot of a term (.png, .svg, .pdf)."
-    ),
-    plot_term: str | None = typer.Option(
-        None, "--plot-term", help="Term to plot (default: the top row)."
-    ),
-    offline: bool = offline_option(),
+    signature: Annotated[
+        str,
+        typer.Argument(
+            metavar="SIGNATURE",
+            help="Ranked signature: two columns, gene and score (tab, comma or space "
+            "separated), or - for stdin.",
+        ),
+    ],
+    library: params.Library = ["KEGG"],  # noqa: B006 (typer copies list defaults)
+    min_size: Annotated[
+        int,
+        typer.Option(
+            "--min-size", metavar="N", min=1, help="Smallest number of term genes in the signature."
+        ),
+    ] = 5,
+    max_size: Annotated[
+        int,
+        typer.Option(
+            "--max-size", metavar="N", min=1, help="Largest number of term genes in the signature."
+        ),
+    ] = 1000,
+    permutations: Annotated[
+        int,
+        typer.Option(
+            "--permutations", metavar="N", min=100, help="Random sets per anchor size for the null."
+        ),
+    ] = 2000,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Seed of the null's random sets.")
+    ] = 0,
+    weight: Annotated[
+        float,
+        typer.Option(
+            "--weight",
+            metavar="X",
+            min=0.0,
+            help="Exponent on |score| in the running sum (1 = GSEA preranked, 0 = unweighted).",
+        ),
+    ] = 1.0,
+    top: params.Top = 20,
+    fmt: params.OutputFormat = Format.auto,
+    output: params.Output = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot", metavar="FILE", help="Draw the running-sum plot of a term (.png, .svg, .pdf)."
+        ),
+    ] = None,
+    plot_term: Annotated[
+        str | None,
+        typer.Option("--plot-term", metavar="TERM", help="Term to plot (default: the top row)."),
+    ] = None,
+    offline: params.Offline = False,
 ) -> None:
     """Preranked enrichment (GSEA running sum) of a ranked signature.
 
@@ -69,12 +86,19 @@ def prerank_cmd(
         permutations=permutations,
         weight=weight,
         seed=seed,
-        offline=offline,
+        offline=params.offline(offline),
     )
     if plot is not None:
         from gsea_plus.plot import plot_running_sum
 
-        plot_running_sum(sig, result, plot, term=plot_term, library=list(library), offline=offline)
+        plot_running_sum(
+            sig,
+            result,
+            plot,
+            term=plot_term,
+            library=list(library),
+            offline=params.offline(offline),
+        )
     summary = (
         f"[dim]signature: {len(sig)} genes; {len(result)} terms tested; "
         f"{int((result['FDR'] < 0.05).sum())} with FDR < 0.05[/dim]"

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from gsea_plus.errors import LibraryError
+from gsea_plus.options import offline_default
 from gsea_plus.library.catalog import CatalogEntry, catalog, find_entry, suggest
 from gsea_plus.library.core import GeneSetLibrary, sha256_bytes
 from gsea_plus.library.gmt import GeneSet, parse_gmt_bytes, read_gmt, write_gmt
@@ -18,20 +19,15 @@ __all__ = [
     "CatalogEntry",
     "GeneSet",
     "GeneSetLibrary",
-    "LibrarySpec",
     "catalog",
     "download_library",
     "find_entry",
     "load_library",
-    "load_libraries",
     "read_gmt",
     "resolve_name",
     "write_gmt",
 ]
 
-LibrarySpec = "str | os.PathLike[str] | GeneSetLibrary | Mapping[str, Iterable[str]]"
-#: Environment variable: when set to 1, never touch the network.
-OFFLINE_ENV = "GSEA_PLUS_OFFLINE"
 
 # In-process memo: repeated calls (an API user looping over lists) reuse parsed libraries.
 _MEMO: dict[tuple, GeneSetLibrary] = {}
@@ -87,19 +83,13 @@ def load_library(
         return spec
     if isinstance(spec, Mapping):
         return GeneSetLibrary.from_gene_sets(name or "custom", spec)
-    if offline is None:
-        offline = os.environ.get(OFFLINE_ENV, "") not in ("", "0", "false", "no")
+    offline = offline_default(offline)
     text = os.fspath(spec)
     if not text.strip():
         raise LibraryError("empty library name")
     if isinstance(spec, os.PathLike) or _looks_like_path(text):
         return _load_path(Path(text), name=name)
     return _load_named(text, offline=offline)
-
-
-def load_libraries(specs: Iterable, *, offline: bool | None = None) -> list[GeneSetLibrary]:
-    """Load several libraries; see :func:`load_library`."""
-    return [load_library(s, offline=offline) for s in specs]
 
 
 def _load_path(path: Path, *, name: str | None) -> GeneSetLibrary:

@@ -32,7 +32,9 @@ def is_hub_id(spec: str) -> bool:
     return bool(_ID.match(spec)) and not Path(spec).exists()
 
 
-def download(repo_id: str, *, force: bool = False, timeout: float = 60.0) -> Path:
+def download(
+    repo_id: str, *, force: bool = False, timeout: float = 60.0, offline: bool = False
+) -> Path:
     """Download a published checkpoint into the cache and return its directory.
 
     Parameters
@@ -43,6 +45,8 @@ def download(repo_id: str, *, force: bool = False, timeout: float = 60.0) -> Pat
         Download again even when the files are cached.
     timeout
         Seconds to wait for the server on each request.
+    offline
+        Never use the network: the cached files, or an error naming what is missing.
     """
     import requests
 
@@ -54,6 +58,12 @@ def download(repo_id: str, *, force: bool = False, timeout: float = 60.0) -> Pat
     base = os.environ.get(HUB_ENV, DEFAULT_HUB).rstrip("/")
     target = cache_dir("models") / repo_id.replace("/", "--")
     target.mkdir(parents=True, exist_ok=True)
+    missing = [n for n in HUB_FILES if force or not (target / n).exists()]
+    if offline and missing:
+        raise ModelError(
+            f"model {repo_id} is not in the cache ({', '.join(missing)} missing) and offline "
+            "mode (--offline or GSEA_PLUS_OFFLINE=1) forbids downloading it"
+        )
     headers = {"User-Agent": f"gsea-plus/{__version__}"}
     for name in HUB_FILES:
         path = target / name

@@ -172,8 +172,11 @@ def _load_cached(path: str, mtime: float) -> Model:
     return Model.load(path)
 
 
-def load_model(spec: str | Path | Model | None = None) -> Model:
+def load_model(spec: str | Path | Model | None = None, *, offline: bool | None = None) -> Model:
     """Load a model: the bundled one (``None``), a directory, or a hub id (``owner/name``).
+
+    A hub id is downloaded into the cache once; ``offline`` (default: the
+    ``GSEA_PLUS_OFFLINE`` environment variable) allows only the cached copy.
 
     Raises
     ------
@@ -195,7 +198,9 @@ def load_model(spec: str | Path | Model | None = None) -> Model:
 
             if not is_hub_id(text):
                 raise ModelError(f"{text}: no such model directory (or owner/name hub id)")
-            path = download(text)
+            from gsea_plus.options import offline_default
+
+            path = download(text, offline=offline_default(offline))
         elif path.is_file():
             from gsea_plus.model.network import PICKLE_SUFFIXES
 

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from gsea_plus.cli.app import app
-from gsea_plus.cli.common import Format, emit, offline_option
+from gsea_plus.cli import params
+from gsea_plus.cli.common import emit
+from gsea_plus.cli.params import Format
 
 
-@app.command("gene")
 def gene_cmd(
-    gene: str = typer.Argument(..., help="A gene symbol, e.g. PLIN2."),
-    library: str = typer.Option("GO_BP", "--library", "-l", help="Library whose terms are scored."),
-    model: str | None = typer.Option(
-        None, "--model", help="Model directory or hub id (default: the bundled model)."
-    ),
-    top: int = typer.Option(20, "--top", "-n", help="Rows shown in the terminal table.", min=1),
-    fmt: Format = typer.Option(
-        Format.auto, "--format", "-f", help="auto, table, tsv, csv, json, jsonl."
-    ),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the full table here."),
-    offline: bool = offline_option(),
+    gene: Annotated[str, typer.Argument(metavar="GENE", help="A gene symbol, e.g. PLIN2.")],
+    library: Annotated[
+        str,
+        typer.Option("--library", "-l", metavar="NAME", help="Library whose terms are scored."),
+    ] = "GO_BP",
+    model: params.Model = None,
+    top: params.Top = 20,
+    fmt: params.OutputFormat = Format.auto,
+    output: params.Output = None,
+    offline: params.Offline = False,
 ) -> None:
     """Predict a gene's functions: the terms the model would add it to.
 
@@ -33,9 +32,9 @@ def gene_cmd(
     """
     import pandas as pd
 
-    from gsea_plus.rank import gene_function
+    from gsea_plus.evidence import gene_function
 
-    candidates, members = gene_function(gene, library, model=model, offline=offline)
+    candidates, members = gene_function(gene, library, model=model, offline=params.offline(offline))
     result = pd.concat(
         [candidates.assign(Contains=False), members.assign(Contains=True)], ignore_index=True
     )

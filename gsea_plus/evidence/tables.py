@@ -54,41 +54,50 @@ from dataclasses import dataclass
 import numpy as np
 
 from gsea_plus.engine import (
+    SIGNIFICANT,
+    EvidenceTable,
     ListMatch,
     PreparedLibrary,
     Scores,
-    _result_columns,
+    dense_overlaps,
+    keep_top,
     overlap_genes_many,
+    result_columns,
 )
-from gsea_plus.errors import InputError
+from gsea_plus.evidence.statistics import (
+    combine_bonferroni,
+    combine_fisher,
+    model_statistics,
+    prediction_test,
+    term_null,
+)
+from gsea_plus.evidence.view import ModelView, model_scores, predicted_genes
+from gsea_plus.options import MODEL_TESTS, ModelOptions
 from gsea_plus.stats import adjust_pvalues_grouped
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "CLASSICAL_WEIGHT",
     "COMPARE_COLUMNS",
     "MODEL_COLUMNS",
+    "NULLS",
     "TESTS",
-    "ModelOptions",
-    "model_options",
+    "ModelEvidence",
+    "dense_scores",
+    "model_evidence",
     "model_table",
     "model_view",
 ]
 
-#: Tests selectable with ``test=`` / ``--model-test``.
-TESTS = ("combined", "prediction", "fisher", "augmented", "cosine", "signature", "naive")
+#: Tests selectable with ``test=`` / ``--model-test`` (described in
+#: :data:`gsea_plus.options.MODEL_TESTS`).
+TESTS = tuple(MODEL_TESTS)
+#: What each test's p-value is compared against.
+NULLS = {name: test.null for name, test in MODEL_TESTS.items()}
 #: Weight of the classical p in ``combined`` (the model p gets the rest).
 CLASSICAL_WEIGHT = 0.9
 #: What each test's p-value is compared against (the README and ``--help`` say the same).
-NULLS = {
-    "combined": "weighted Bonferroni of the classical and prediction p-values (0.9/0.1)",
-    "fisher": "Fisher's method on the classical and prediction p-values (random list)",
-    "prediction": "Pearson III fit to the term's background log-rank moments (random list)",
-    "augmented": "random background lists of the same size, augmented the same way",
-    "cosine": "random background lists of the same size",
-    "signature": "random background lists of the same size (running-sum NES)",
-    "naive": "none valid: plain Fisher on the augmented list",
-}
 #: Columns added after :data:`gsea_plus.engine.COLUMNS` in model-based results.
 MODEL_COLUMNS = [
     "Classical P-value",
@@ -107,87 +116,13 @@ COMPARE_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
-class ModelOptions:
-    """How model-based enrichment runs.
-
-    Attributes
-    ----------
-    augment
-        Predicted genes added per list (0: none, ``--rank embedding`` alone).
-    test
-        One of :data:`TESTS`.
-    compare
-        Add :data:`COMPARE_COLUMNS` (classical and model evidence side by side).
-    null_lists
-        Random lists per size for the size-matched nulls.
-    seed
-        Seed of the random null lists.
-    """
-
-    augment: int = 0
-    test: str = "combined"
-    compare: bool = False
-    null_lists: int = 200
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.test not in TESTS:
-            raise InputError(f"unknown model test {self.test!r}; choose from {', '.join(TESTS)}")
-        if self.augment < 0:
-            raise InputError(f"--augment must be >= 0, got {self.augment}")
-        if self.null_lists < 4:
-            raise InputError(f"null_lists must be >= 4, got {self.null_lists}")
-        if self.test in ("naive", "augmented") and self.augment == 0:
-            raise InputError(f"the {self.test} test needs --augment N (N > 0)")
-
-    @property
-    def method(self) -> str:
-        """The ``Method`` column: test and augmentation."""
-        return self.test + (f"+augment{self.augment}" if self.augment else "")
-
-
-RANKS = ("overlap", "embedding")
-
-
-#: The recommended test, used by ``--augment`` and ``--rank embedding`` unless
-#: ``--model-test`` says otherwise (see benchmarks/README.md, issue 4).
-DEFAULT_TEST = "combined"
-
-
-def model_options(
-    *,
-    augment: int = 0,
-    rank: str = "overlap",
-    test: str | None = None,
-    compare: bool = False,
-    null_lists: int = 200,
-    seed: int = 0,
-) -> ModelOptions | None:
-    """Options for a model-based run, or ``None`` for classical enrichment.
-
-    ``test=None`` picks :data:`DEFAULT_TEST`.
-    """
-    if rank not in RANKS:
-        raise InputError(f"unknown rank {rank!r}; choose overlap or embedding")
-    if rank == "overlap" and not augment:
-        if compare or test is not None:
-            raise InputError("--compare and --model-test need --augment N or --rank embedding")
-        return None
-    if test is None:
-        test = DEFAULT_TEST
-    return ModelOptions(
-        augment=int(augment), test=test, compare=compare, null_lists=null_lists, seed=seed
-    )
-
 
 _VIEWS: dict = {}
 
 
-def model_view(prepared: PreparedLibrary, model=None):
+def model_view(prepared: PreparedLibrary, model=None) -> ModelView:
     """The library seen through the model (cached per prepared library and model)."""
     from gsea_plus.model import load_model
-    from gsea_plus.rank import ModelView
 
     scorer = load_model(model) if model is None or isinstance(model, (str, os.PathLike)) else model
     key = (id(prepared), id(scorer))
@@ -200,7 +135,10 @@ def model_view(prepared: PreparedLibrary, model=None):
     return hit[1]
 
 
-def _dense(scores: Scores, n_lists: int, n_terms: int, values: np.ndarray, fill=0.0):
+def dense_scores(
+    scores: Scores, n_lists: int, n_terms: int, values: np.ndarray, fill: float = 0.0
+) -> np.ndarray:
+    """A (lists x terms) array of ``values`` (one per entry of ``scores``), ``fill`` elsewhere."""
     out = np.full((n_lists, n_terms), fill, dtype=values.dtype)
     out[scores.list_idx, scores.term_idx] = values
     return out
@@ -215,8 +153,6 @@ def _by_size(matches: Sequence[ListMatch]) -> dict[int, list[int]]:
 
 def _null_calibrated(view, matches, statistic: str, opts: ModelOptions, n_add: int):
     """Pooled-null p (log) and z of ``statistic`` for each list, null matched by list size."""
-    from gsea_plus.rank import model_statistics, term_null
-
     observed = model_statistics(view, matches, statistic=statistic, n_add=n_add)
     z = np.zeros_like(observed)
     log_p = np.zeros_like(observed)
@@ -240,13 +176,6 @@ def model_evidence(view, matches, classical_log_p: np.ndarray, opts: ModelOption
     For ``combined`` and ``fisher`` the model's own log p is the prediction p before it is
     combined; for the other tests it is the test's p.
     """
-    from gsea_plus.rank import (
-        combine_bonferroni,
-        combine_fisher,
-        model_statistics,
-        prediction_test,
-    )
-
     test = opts.test
     if test in ("combined", "fisher", "prediction"):
         z, log_p, _ = prediction_test(view, matches)
@@ -270,9 +199,7 @@ def model_evidence(view, matches, classical_log_p: np.ndarray, opts: ModelOption
 
 def _predicted(view, matches, n_add: int) -> list[np.ndarray]:
     """Library columns of each list's top ``n_add`` predicted genes (in rank order)."""
-    from gsea_plus.rank import _scores, predicted_genes
-
-    scores = _scores(view, matches, [list(m.genes) for m in matches])
+    scores = model_scores(view, matches, [list(m.genes) for m in matches])
     top = predicted_genes(view, scores, matches, n_add)
     cols = [view.vocab_to_lib[t] for t in top]
     return [c[c >= 0] for c in cols]
@@ -304,14 +231,14 @@ def model_table(
             stacklevel=2,
         )
     n_lists, n_terms = len(matches), len(prepared.library.terms)
-    classical = _dense(scores, n_lists, n_terms, scores.log_p)
+    classical = dense_scores(scores, n_lists, n_terms, scores.log_p)
     log_p, score, model_log_p = model_evidence(view, matches, classical, opts)
     if opts.augment:
         predicted = _predicted(view, matches, opts.augment)
     else:
         predicted = [np.zeros(0, dtype=np.int64) for _ in matches]
-    pred_k = _overlap_counts(prepared, predicted)
-    input_k = _dense(scores, n_lists, n_terms, scores.overlap)
+    pred_k = dense_overlaps(prepared, predicted)
+    input_k = dense_scores(scores, n_lists, n_terms, scores.overlap)
     mask = prepared.term_mask
     li, ti = np.nonzero(np.broadcast_to(mask, (n_lists, n_terms)))
     entry_log_p = log_p[li, ti]
@@ -332,14 +259,12 @@ def model_table(
         prepared.background_size,
         order,
     )
-    significant = np.bincount(li[adjusted < 0.05], minlength=n_lists)
+    significant = np.bincount(li[adjusted < SIGNIFICANT], minlength=n_lists)
     sel = order[(input_k[li, ti] + pred_k[li, ti])[order] >= min_overlap]
     owner = li[sel]
-    if top is not None:
-        first = np.searchsorted(owner, np.arange(n_lists))[owner]
-        keep = np.arange(len(sel)) - first < top
-        sel, owner = sel[keep], owner[keep]
-    table = _result_columns(prepared, entries, sel, [m.columns for m in matches], owner)
+    keep = keep_top(owner, top)
+    sel, owner = sel[keep], owner[keep]
+    table = result_columns(prepared, entries, sel, [m.columns for m in matches], owner)
     terms = ti[sel]
     table["Classical P-value"] = np.exp(classical[owner, terms])
     table["Model P-value"] = np.exp(model_log_p[owner, terms])
@@ -352,22 +277,6 @@ def model_table(
     if opts.compare:
         _add_compare(table, classical, model_log_p, mask, owner, terms, correction)
     return table, owner, significant
-
-
-def _overlap_counts(prepared: PreparedLibrary, columns: Sequence[np.ndarray]) -> np.ndarray:
-    """Dense (lists x terms) overlap counts of library-column sets."""
-    from gsea_plus.engine import count_overlaps
-
-    fake = [
-        ListMatch(
-            name="", genes=[], columns=np.sort(c), size=len(c), unrecognized=[], outside_library=[]
-        )
-        for c in columns
-    ]
-    li, ti, k = count_overlaps(prepared, fake)
-    out = np.zeros((len(columns), len(prepared.library.terms)), dtype=np.int64)
-    out[li, ti] = k
-    return out
 
 
 def _add_compare(table, classical, model, mask, owner, terms, correction):
@@ -385,3 +294,62 @@ def _add_compare(table, classical, model, mask, owner, terms, correction):
             rank[i, mask] = r
         table[f"{label} Adjusted P-value"] = adjusted[owner, terms]
         table[f"{label} Rank"] = rank[owner, terms]
+
+
+#: Upper bound on lists x vocabulary cells the model scores at once (dense matrices).
+MODEL_CELLS = 4_000_000
+
+
+@dataclass
+class ModelEvidence:
+    """The gene set model's evidence for one library: an :class:`~gsea_plus.engine.Evidence`.
+
+    Attributes
+    ----------
+    view
+        The library seen through the model.
+    options
+        The model options (test, augmentation, comparison).
+    """
+
+    view: ModelView
+    options: ModelOptions
+
+    @classmethod
+    def build(cls, prepared: PreparedLibrary, options: ModelOptions) -> ModelEvidence:
+        """The evidence of ``options.model`` (default: the bundled model) for a library."""
+        return cls(model_view(prepared, options.model), options)
+
+    @property
+    def method(self) -> str:
+        """The ``Method`` column: test and augmentation."""
+        return self.options.method
+
+    def tables(
+        self,
+        prepared: PreparedLibrary,
+        scores: Scores,
+        matches: Sequence[ListMatch],
+        *,
+        correction: str,
+        min_overlap: int,
+        top: int | None,
+    ) -> EvidenceTable:
+        """:func:`model_table` for a chunk; every term passing the size filters is tested."""
+        if prepared is not self.view.prepared:
+            raise ValueError("the evidence was built for another prepared library")
+        table, owner, significant = model_table(
+            self.view,
+            scores,
+            matches,
+            self.options,
+            correction=correction,
+            min_overlap=min_overlap,
+            top=top,
+        )
+        tested = np.full(len(matches), int(prepared.term_mask.sum()), dtype=np.int64)
+        return EvidenceTable(table=table, owner=owner, tested=tested, significant=significant)
+
+    def chunk_limit(self) -> int | None:
+        """Lists per chunk that keep the model's dense (lists x vocabulary) arrays bounded."""
+        return max(16, MODEL_CELLS // max(len(self.view.allowed), 1))

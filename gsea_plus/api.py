@@ -1,0 +1,284 @@
+"""The public enrichment API: options -> libraries -> evidence per library -> engine -> tables.
+
+This is the one module that knows both kinds of evidence: for each library it picks the
+classical test (:class:`~gsea_plus.engine.ClassicalEvidence`) or, when the options ask
+for the gene set model, :class:`~gsea_plus.evidence.ModelEvidence`, and hands it to the
+engine (one list) or to the batch engines (many lists, local or Dask). Every option is
+declared once, in :mod:`gsea_plus.options`; :func:`~gsea_plus.options.with_options`
+turns its fields into keyword-only parameters here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gsea_plus import engine
+from gsea_plus.batch import (
+    BatchEngine,
+    BatchResult,
+    ChunkContext,
+    LocalEngine,
+    WarningSummary,
+    batch_items,
+    check_unique,
+    chunked,
+    default_chunk_size,
+    process_chunk,
+    read_batch,
+)
+from gsea_plus.errors import InputError
+from gsea_plus.genes import GeneList, load_mapper, read_gene_list
+from gsea_plus.library import load_library
+from gsea_plus.options import BatchOptions, EnrichOptions, with_options
+
+__all__ = [
+    "EnrichInfo",
+    "enrich",
+    "enrich_many",
+    "enrich_table",
+    "evidence_for",
+    "get_engine",
+    "iter_enrich_many",
+    "prepare_libraries",
+]
+
+
+def evidence_for(prepared: engine.PreparedLibrary, options: EnrichOptions) -> engine.Evidence:
+    """The evidence that makes a library's rows: classical, or the model's when asked for."""
+    if options.model_options is None:
+        return engine.ClassicalEvidence()
+    from gsea_plus.evidence import ModelEvidence
+
+    return ModelEvidence.build(prepared, options.model_options)
+
+
+def prepare_libraries(
+    library: Any, options: EnrichOptions
+) -> list[tuple[engine.PreparedLibrary, engine.Evidence]]:
+    """Load, prepare (background, size filters) and pick the evidence of each library."""
+    specs = list(library) if isinstance(library, (list, tuple)) else [library]
+    if not specs:
+        raise InputError("no library given")
+    out = []
+    for spec in specs:
+        prepared = engine.prepare(
+            load_library(spec, offline=options.offline),
+            background=options.background,
+            min_size=options.min_size,
+            max_size=options.max_size,
+        )
+        out.append((prepared, evidence_for(prepared, options)))
+    return out
+
+
+def _as_gene_list(genes: Any) -> GeneList:
+    if isinstance(genes, GeneList):
+        return genes
+    if isinstance(genes, (str, os.PathLike)):
+        return read_gene_list(genes)
+    return read_gene_list(list(genes))
+
+
+@dataclass
+class EnrichInfo:
+    """Summary of one enrichment run, for the command line's one-line summary.
+
+    Attributes
+    ----------
+    input_size
+        Unique input genes.
+    per_library
+        Per library: name, version, recognized genes, list size, background, terms
+        tested and the method ("" for classical).
+    mangled
+        Spreadsheet-mangled names recognized (token -> candidates).
+    duplicates
+        Genes given more than once.
+    """
+
+    input_size: int
+    per_library: list[dict]
+    mangled: dict[str, tuple[str, ...]]
+    duplicates: list[str]
+
+
+@with_options(options=EnrichOptions)
+def enrich_table(
+    genes: Any, library: Any = "KEGG", *, options: EnrichOptions
+) -> tuple[dict[str, np.ndarray], EnrichInfo]:
+    """:func:`enrich` without pandas: the result columns and a summary (the CLI uses it)."""
+    gene_list = _as_gene_list(genes)
+    mapper = load_mapper(options.hgnc)
+    tables = []
+    per_library = []
+    recognized_any = False
+    for prepared, evidence in prepare_libraries(library, options):
+        (match,) = engine.match_lists(prepared, [gene_list], mapper=mapper)
+        engine.warn_unmatched(match, prepared)
+        recognized_any |= len(match.columns) > 0
+        _, result = engine.enrich_chunk(
+            prepared,
+            evidence,
+            [match],
+            correction=options.correction,
+            min_overlap=options.overlap_floor,
+            top=None,
+        )
+        tables.append(result.table)
+        per_library.append(
+            {
+                "library": prepared.library.name,
+                "version": prepared.library.version,
+                "recognized": int(len(match.columns)),
+                "list_size": int(match.size),
+                "background": prepared.describe(),
+                "terms_tested": int(result.tested[0]),
+                "method": evidence.method,
+            }
+        )
+    if not recognized_any:
+        names = ", ".join(p["library"] for p in per_library)
+        raise InputError(f"none of the {len(gene_list.genes)} input genes is in {names}")
+    info = EnrichInfo(
+        input_size=len(gene_list.genes),
+        per_library=per_library,
+        mangled=gene_list.mangled,
+        duplicates=gene_list.duplicates,
+    )
+    return engine.concat_tables(tables), info
+
+
+@with_options(options=EnrichOptions)
+def enrich(genes: Any, library: Any = "KEGG", *, options: EnrichOptions) -> Any:
+    """Over-representation analysis of one gene list against one or more libraries.
+
+    Parameters
+    ----------
+    genes
+        A path to a gene list file, ``"-"`` for stdin, or an iterable of symbols.
+    library
+        One library spec or a list of them: alias (``"KEGG"``), Enrichr name, GMT path,
+        ``{term: genes}`` mapping or :class:`~gsea_plus.library.GeneSetLibrary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`gsea_plus.engine.COLUMNS` (plus :data:`gsea_plus.evidence.MODEL_COLUMNS`
+        with the model), sorted by p-value (ties by term order).
+    """
+    table, _ = enrich_table(genes, library, options=options)
+    return engine.to_frame(table)
+
+
+def get_engine(
+    engine: str | BatchEngine = "local",
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+) -> BatchEngine:
+    """A compute engine: ``local``, or ``dask`` (a ``scheduler`` address, or a local
+    cluster of ``workers`` processes; dask is imported only then), or an engine as is.
+    """
+    if isinstance(engine, BatchEngine):
+        return engine
+    BatchOptions(engine=engine, scheduler=scheduler, workers=workers)  # the same checks
+    if engine == "dask":
+        from gsea_plus.distributed import DaskEngine
+
+        return DaskEngine(scheduler=scheduler, workers=workers)
+    return LocalEngine()
+
+
+@with_options(options=EnrichOptions, batch=BatchOptions)
+def iter_enrich_many(
+    lists: Any, library: Any = "KEGG", *, options: EnrichOptions, batch: BatchOptions
+) -> Iterator[BatchResult]:
+    """Enrich many lists chunk by chunk, yielding each chunk's results (streaming).
+
+    Parameters are those of :func:`enrich_many`. Memory holds one chunk of lists and
+    results at a time (several with the Dask engine, a bounded window).
+
+    Yields
+    ------
+    BatchResult
+        Per chunk, in input order.
+    """
+    libraries = prepare_libraries(library, options)
+    ctx = ChunkContext(
+        libraries,
+        options.correction,
+        options.overlap_floor,
+        batch.top,
+        load_mapper(options.hgnc),
+    )
+    size = batch.chunk_size or default_chunk_size(libraries, batch.top)
+    items: Iterable = (
+        read_batch(lists, input_format=batch.input_format)
+        if isinstance(lists, (str, os.PathLike))
+        else batch_items(lists)
+    )
+    prepared = [p for p, _ in libraries]
+    recognized_any = False
+    total = 0
+    warnings = WarningSummary()
+    runner = get_engine(batch.engine, scheduler=batch.scheduler, workers=batch.workers)
+    with runner:
+        for result in runner.map(process_chunk, chunked(check_unique(items), size), ctx):
+            recognized_any |= result.recognized_any
+            total += result.n_lists
+            warnings.add(result, prepared)
+            yield result
+    warnings.finish()
+    if total == 0:
+        raise InputError("the batch holds no gene list")
+    if not recognized_any:
+        libs = ", ".join(p.library.name for p in prepared)
+        raise InputError(f"no gene of any list is in {libs}")
+
+
+@with_options(options=EnrichOptions, batch=BatchOptions)
+def enrich_many(
+    lists: Any, library: Any = "KEGG", *, options: EnrichOptions, batch: BatchOptions
+) -> Any:
+    """Over-representation analysis of many gene lists at once.
+
+    Every list's rows are identical to :func:`gsea_plus.enrich` on that list alone (same
+    engine, per-list multiple testing); only the work is shared. With the model, it
+    scores each chunk of lists in one batch.
+
+    Parameters
+    ----------
+    lists
+        A ``{name: genes}`` mapping, an iterable of ``(name, genes)`` pairs or of gene
+        lists (named ``list1``, ``list2``...), or a path: a directory of list files, a
+        GMT of lists, a long table ``list_id<TAB>gene``, or ``"-"`` (stdin). Genes are
+        anything :func:`gsea_plus.enrich` takes (symbols, a file path, a GeneList).
+    library
+        One library spec or a list of them, as in :func:`gsea_plus.enrich`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``List`` then the :func:`gsea_plus.enrich` columns, list by list in input order,
+        each sorted by p-value. Empty lists are skipped with a warning.
+
+    Raises
+    ------
+    InputError
+        Duplicate list names (all named), a malformed line (file and line), no list, or
+        no gene of any list in the libraries.
+    """
+    import pandas as pd
+
+    parts: dict[str, list] = {}
+    for result in iter_enrich_many(lists, library, options=options, batch=batch):
+        for c, values in result.table.items():
+            parts.setdefault(c, []).append(values)
+    data = {c: np.concatenate(v) for c, v in parts.items()}
+    data["Term"] = data["Term"].astype(object)
+    return pd.DataFrame(data, columns=list(parts))

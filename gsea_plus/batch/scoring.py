@@ -1,0 +1,316 @@
+"""Scoring chunks of lists: the same engine as one list, many lists at once.
+
+Each chunk goes through the functions :func:`gsea_plus.enrich` uses
+(:func:`~gsea_plus.engine.match_lists`, :func:`~gsea_plus.engine.enrich_chunk` with the
+library's :class:`~gsea_plus.engine.Evidence`), so every list's rows are identical to
+enriching it alone, and only one chunk of results is in memory at a time.
+:func:`process_chunk` is what a :class:`~gsea_plus.batch.BatchEngine` maps over chunks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from gsea_plus.batch.reading import BatchItem, to_gene_list
+from gsea_plus.engine import (
+    Evidence,
+    ListMatch,
+    PreparedLibrary,
+    enrich_chunk,
+    keep_top,
+    match_lists,
+    warn_unmatched,
+)
+from gsea_plus.errors import InputError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "BatchResult",
+    "ChunkContext",
+    "WarningSummary",
+    "default_chunk_size",
+    "process_chunk",
+]
+
+#: Columns of the per-list summary.
+SUMMARY_COLUMNS = [
+    "List",
+    "Library",
+    "Input Genes",
+    "Recognized",
+    "List Size",
+    "Unrecognized",
+    "Terms Tested",
+    "Significant",
+    "Top Term",
+    "Top Adjusted P-value",
+    "Status",
+]
+
+
+@dataclass
+class ChunkContext:
+    """What every chunk needs (broadcast once on Dask).
+
+    Attributes
+    ----------
+    libraries
+        Per library, the prepared library and the evidence that makes its rows.
+    correction
+        The multiple-testing correction.
+    min_overlap
+        Rows shown need at least this overlap (``EnrichOptions.overlap_floor``).
+    top
+        Keep each list's ``top`` best rows (per library), or every row.
+    mapper
+        The HGNC alias mapper, or ``None``.
+    """
+
+    libraries: list[tuple[PreparedLibrary, Evidence]]
+    correction: str
+    min_overlap: int
+    top: int | None
+    mapper: Any = None
+
+
+@dataclass
+class BatchResult:
+    """The results of one chunk of lists.
+
+    Attributes
+    ----------
+    table
+        Result columns: ``List`` then the enrich columns, list after list (input order),
+        each list sorted by p-value.
+    summary
+        One record per (list, library) with :data:`SUMMARY_COLUMNS` keys.
+    unmatched
+        Per library, :class:`~gsea_plus.engine.ListMatch` of the lists with genes that
+        were not tested (for warnings); their ``columns`` are dropped.
+    n_lists
+        Lists in the chunk (empty ones included).
+    recognized_any
+        Whether any list had a gene in any library.
+    empty_names
+        The empty lists (skipped).
+    """
+
+    table: dict[str, np.ndarray]
+    summary: list[dict]
+    unmatched: list[list]
+    n_lists: int
+    recognized_any: bool = False
+    empty_names: list[str] = field(default_factory=list)
+
+
+def _match_named(prepared, gene_lists, names, mapper) -> list[ListMatch]:
+    """:func:`match_lists`, naming the list when one is bad."""
+    try:
+        return match_lists(prepared, gene_lists, names, mapper=mapper)
+    except InputError:
+        for gl, name in zip(gene_lists, names, strict=True):
+            try:
+                match_lists(prepared, [gl], [name], mapper=mapper)
+            except InputError as exc:
+                raise InputError(f"list {name!r}: {exc}") from exc
+        raise
+
+
+def process_chunk(chunk: list[BatchItem], ctx: ChunkContext) -> BatchResult:
+    """Parse, match and score one chunk of lists against every library."""
+    names: list[str] = []
+    lists: list = []
+    empty: list[str] = []
+    layout: list = []  # per input item: its summary rows (empty) or its index in `names`
+    for item in chunk:
+        try:
+            gl = to_gene_list(item.tokens)
+        except InputError as exc:
+            raise InputError(f"list {item.name!r} ({item.where}): {exc}") from exc
+        if not gl.genes:
+            empty.append(item.name)
+            layout.append(
+                [
+                    _summary_row(item.name, prepared, 0, None, status="empty (skipped)")
+                    for prepared, _ in ctx.libraries
+                ]
+            )
+            continue
+        layout.append(len(names))
+        names.append(item.name)
+        lists.append(gl)
+    tables = []
+    owners = []
+    unmatched = []
+    per_lib_rows: list[list[dict]] = []
+    recognized_any = False
+    for prepared, evidence in ctx.libraries:
+        matches = _match_named(prepared, lists, names, ctx.mapper)
+        _, result = enrich_chunk(
+            prepared,
+            evidence,
+            matches,
+            correction=ctx.correction,
+            min_overlap=ctx.min_overlap,
+            top=ctx.top,
+        )
+        tables.append(result.table)
+        owners.append(result.owner)
+        per_lib_rows.append(
+            _chunk_summary(
+                prepared, matches, result.table, result.owner, result.tested, result.significant
+            )
+        )
+        recognized_any |= any(len(m.columns) for m in matches)
+        unmatched.append(
+            [
+                replace(m, columns=np.zeros(0, dtype=np.int64))
+                for m in matches
+                if m.unrecognized or m.outside_library or m.mangled or m.aliases
+            ]
+        )
+    summary: list[dict] = []
+    for entry in layout:  # input order, libraries in order within a list
+        if isinstance(entry, list):
+            summary.extend(entry)
+        else:
+            summary.extend(rows[entry] for rows in per_lib_rows)
+    if len(tables) == 1:
+        table, owner = tables[0], owners[0]
+    else:
+        table, owner = _merge_libraries(tables, owners, ctx.top)
+    out = {"List": np.asarray(names, dtype=object)[owner]}
+    out.update(table)
+    return BatchResult(
+        table=out,
+        summary=summary,
+        unmatched=unmatched,
+        n_lists=len(chunk),
+        recognized_any=recognized_any,
+        empty_names=empty,
+    )
+
+
+def _merge_libraries(tables, owners, top):
+    """Per list, rows of all libraries sorted by p (stable), as engine.concat_tables."""
+    merged = {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}
+    owner = np.concatenate(owners)
+    order = np.lexsort((merged["Log10 P-value"], owner))
+    owner = owner[order]
+    keep = keep_top(owner, top)
+    order, owner = order[keep], owner[keep]
+    return {c: v[order] for c, v in merged.items()}, owner
+
+
+def _summary_row(
+    name,
+    prepared,
+    input_genes,
+    match,
+    *,
+    status="ok",
+    tested=0,
+    significant=0,
+    top_term="",
+    top_adj=float("nan"),
+) -> dict:
+    return {
+        "List": name,
+        "Library": prepared.library.name,
+        "Input Genes": int(input_genes),
+        "Recognized": int(len(match.columns)) if match is not None else 0,
+        "List Size": int(match.size) if match is not None else 0,
+        "Unrecognized": int(len(match.unrecognized)) if match is not None else 0,
+        "Terms Tested": int(tested),
+        "Significant": int(significant),
+        "Top Term": top_term,
+        "Top Adjusted P-value": float(top_adj),
+        "Status": status,
+    }
+
+
+def _chunk_summary(prepared, matches, table, owner, tested, sig) -> list[dict]:
+    n = len(matches)
+    first = np.searchsorted(owner, np.arange(n))
+    has = first < len(owner)
+    has[has] = owner[first[has]] == np.arange(n)[has]
+    rows = []
+    terms = table["Term"]
+    adj = table["Adjusted P-value"]
+    for i, m in enumerate(matches):
+        status = "ok" if len(m.columns) else "no gene recognized"
+        rows.append(
+            _summary_row(
+                m.name,
+                prepared,
+                len(m.genes),
+                m,
+                status=status,
+                tested=tested[i],
+                significant=sig[i],
+                top_term=str(terms[first[i]]) if has[i] else "",
+                top_adj=adj[first[i]] if has[i] else float("nan"),
+            )
+        )
+    return rows
+
+
+def default_chunk_size(
+    libraries: Sequence[tuple[PreparedLibrary, Evidence]], top: int | None
+) -> int:
+    """Lists per chunk: bounds the (lists x terms) rows held before they are written.
+
+    Full output keeps every (list, term) row of a chunk in memory until written; with
+    ``top`` the rows kept are few and larger chunks are faster. An evidence may bound the
+    chunk further (the model scores a chunk as dense lists x vocabulary arrays).
+    """
+    terms = sum(len(p.library.terms) for p, _ in libraries)
+    budget = 8_000_000 if top is not None else 1_000_000
+    size = int(min(2000, max(16, budget // max(terms, 1))))
+    for _, evidence in libraries:
+        limit = evidence.chunk_limit()
+        if limit is not None:
+            size = min(size, limit)
+    return size
+
+
+class WarningSummary:
+    """Aggregates per-list warnings: a few in full, then a count (batches are large)."""
+
+    def __init__(self, *, limit: int = 5):
+        self.limit = limit
+        self.shown = 0
+        self.more = 0
+        self.empty: list[str] = []
+
+    def add(self, result: BatchResult, prepared: Sequence[PreparedLibrary]) -> None:
+        """Log the warnings of a chunk's lists (the first few in full)."""
+        self.empty.extend(result.empty_names)
+        for lib_prepared, matches in zip(prepared, result.unmatched, strict=True):
+            for m in matches:
+                if not (m.unrecognized or m.outside_library or m.aliases):
+                    continue
+                if self.shown < self.limit:
+                    warn_unmatched(m, lib_prepared, label=f"list {m.name}")
+                    self.shown += 1
+                else:
+                    self.more += 1
+
+    def finish(self) -> None:
+        """Log the counts of the warnings not shown, and the empty lists."""
+        if self.more:
+            log.warning(
+                "%d more lists have genes that were not tested; see the summary "
+                "(Unrecognized column, --summary FILE)",
+                self.more,
+            )
+        if self.empty:
+            shown = ", ".join(self.empty[:10]) + (", ..." if len(self.empty) > 10 else "")
+            log.warning("%d empty lists skipped: %s", len(self.empty), shown)

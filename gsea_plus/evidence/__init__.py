@@ -1,0 +1,74 @@
+"""Model-based evidence: the gene set model's view of a list, above the classical engine.
+
+:class:`ModelEvidence` is the :class:`~gsea_plus.engine.Evidence` of model-based runs
+(``--augment N``, ``--rank embedding``): it adds the model's statistics
+(:mod:`gsea_plus.evidence.statistics`) to the classical scores of a chunk of lists and
+makes the result tables (:mod:`gsea_plus.evidence.tables`). :func:`gene_function` ranks
+the terms the model would add a gene to. The tests and their nulls are described once,
+in :data:`gsea_plus.options.MODEL_TESTS`.
+"""
+
+from gsea_plus.evidence.function import GENE_COLUMNS, gene_function
+from gsea_plus.evidence.statistics import (
+    STATISTICS,
+    TermNull,
+    combine_bonferroni,
+    combine_fisher,
+    model_statistics,
+    prediction_test,
+    signature_prerank_test,
+    term_null,
+)
+from gsea_plus.evidence.tables import (
+    CLASSICAL_WEIGHT,
+    COMPARE_COLUMNS,
+    MODEL_COLUMNS,
+    NULLS,
+    TESTS,
+    ModelEvidence,
+    dense_scores,
+    model_evidence,
+    model_table,
+    model_view,
+)
+from gsea_plus.evidence.view import (
+    PREDICTION_BUDGET,
+    ModelView,
+    TermPredictions,
+    augment_matches,
+    model_scores,
+    predicted_genes,
+    random_matches,
+    vocab_ids,
+)
+
+__all__ = [
+    "CLASSICAL_WEIGHT",
+    "COMPARE_COLUMNS",
+    "GENE_COLUMNS",
+    "MODEL_COLUMNS",
+    "NULLS",
+    "PREDICTION_BUDGET",
+    "STATISTICS",
+    "TESTS",
+    "ModelEvidence",
+    "ModelView",
+    "TermNull",
+    "TermPredictions",
+    "augment_matches",
+    "combine_bonferroni",
+    "combine_fisher",
+    "dense_scores",
+    "gene_function",
+    "model_evidence",
+    "model_scores",
+    "model_statistics",
+    "model_table",
+    "model_view",
+    "prediction_test",
+    "predicted_genes",
+    "random_matches",
+    "signature_prerank_test",
+    "term_null",
+    "vocab_ids",
+]
