@@ -128,8 +128,17 @@ def time_commands(
             with tempfile.TemporaryDirectory() as tmp:
                 js = Path(tmp) / "out.json"
                 argv = [
-                    "hyperfine", "--runs", str(repeats), "--warmup", str(cmd.warmup),
-                    "--style", "none", "--export-json", str(js), "--command-name", cmd.name,
+                    "hyperfine",
+                    "--runs",
+                    str(repeats),
+                    "--warmup",
+                    str(cmd.warmup),
+                    "--style",
+                    "none",
+                    "--export-json",
+                    str(js),
+                    "--command-name",
+                    cmd.name,
                 ]
                 if cmd.prepare:
                     argv += ["--prepare", shlex.join(cmd.prepare)]

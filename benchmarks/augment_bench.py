@@ -19,7 +19,7 @@ genes as background, bundled model, ModelOptions defaults: 200 null lists, seed 
 
 Terms are ranked per list by log p ascending, ties by term index; terms outside
 ``term_mask`` rank last. Methods: ``classical``; the model tests ``combined`` (as
-gsea_plus.augment defines it; since 1350b23 a 0.9/0.1 weighted Bonferroni of the classical
+gsea_plus.evidence defines it; since 1350b23 a 0.9/0.1 weighted Bonferroni of the classical
 and prediction p), ``fisher`` (Fisher's method of the same two p, where available),
 ``prediction``, ``cosine``, ``signature`` (no N); ``augmented``, ``naive`` and
 ``combined+augmented`` (Fisher's method of the classical and augmented-calibrated p) per N.
@@ -48,20 +48,21 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, benchmark_gmt  # noqa: E402
 
-from gsea_plus.augment import (  # noqa: E402
+from gsea_plus.engine import match_lists, prepare, score_lists  # noqa: E402
+from gsea_plus.evidence import (  # noqa: E402
     NULLS,
     TESTS,
-    ModelOptions,
-    _dense,
+    combine_fisher,
+    dense_scores,
     model_evidence,
     model_view,
+    random_matches,
 )
-from gsea_plus.engine import match_lists, prepare, score_lists  # noqa: E402
 from gsea_plus.genes import GeneList  # noqa: E402
 from gsea_plus.library import load_library  # noqa: E402
 from gsea_plus.model import load_model, predict  # noqa: E402
 from gsea_plus.model.evaluate import term_key  # noqa: E402
-from gsea_plus.rank import combine_fisher, random_matches  # noqa: E402
+from gsea_plus.options import ModelOptions  # noqa: E402
 from gsea_plus.stats import adjust_pvalues  # noqa: E402
 
 log = logging.getLogger("augment_bench")
@@ -100,7 +101,7 @@ def all_log_p(view, prep, genes_lists, ns) -> dict[str, np.ndarray]:
     n_terms = len(prep.library.terms)
     matches = match_lists(prep, [GeneList(list(g)) for g in genes_lists])
     scores = score_lists(prep, matches)
-    classical = _dense(scores, len(matches), n_terms, scores.log_p)
+    classical = dense_scores(scores, len(matches), n_terms, scores.log_p)
     out = {"classical": classical}
     for test in ONCE:
         out[test] = model_evidence(view, matches, classical, ModelOptions(test=test))[0]

@@ -71,19 +71,28 @@ def run_measured(argv: list[str], *, env: dict | None = None) -> tuple[float, fl
         launcher = ["/usr/bin/time", "-f", "%M", "-o", str(usage)]
         with open(out_path, "wb") as out:
             t0 = time.perf_counter()
-            proc = subprocess.run([*launcher, *argv], stdout=out, stderr=subprocess.PIPE,
-                                  env=env)
+            proc = subprocess.run([*launcher, *argv], stdout=out, stderr=subprocess.PIPE, env=env)
             wall = time.perf_counter() - t0
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): "
-                               f"{proc.stderr.decode()[-2000:]}")
+            raise RuntimeError(
+                f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}"
+            )
         rss_kb = float(usage.read_text().split()[-1])
         return wall, rss_kb / 1024, out_path.read_text()
 
 
 def worker_argv(tool: str, gmt: Path, lists: Path, n: int, repeats: int, sample: int) -> list[str]:
-    return [sys.executable, __file__, "--worker", tool, str(gmt), str(lists), str(n),
-            str(repeats), str(sample)]
+    return [
+        sys.executable,
+        __file__,
+        "--worker",
+        tool,
+        str(gmt),
+        str(lists),
+        str(n),
+        str(repeats),
+        str(sample),
+    ]
 
 
 def measure_worker(tool, gmt, lists, n, repeats, sample) -> dict:
@@ -116,7 +125,7 @@ def worker(tool: str, gmt: Path, lists_path: Path, n: int, repeats: int, sample:
     quiet_err = contextlib.redirect_stderr(io.StringIO())
     if tool == "gsea-plus-api":
         import gsea_plus
-        from gsea_plus.batch import iter_enrich_many
+        from gsea_plus.api import iter_enrich_many
 
         lib = gsea_plus.load_library(gmt)
 
@@ -127,7 +136,7 @@ def worker(tool: str, gmt: Path, lists_path: Path, n: int, repeats: int, sample:
             return rows
     elif tool.startswith(("dask-warm-", "local-warm")):
         import gsea_plus
-        from gsea_plus.batch import iter_enrich_many
+        from gsea_plus.api import iter_enrich_many
 
         lib = gsea_plus.load_library(gmt)
         engine = "local"
@@ -137,14 +146,18 @@ def worker(tool: str, gmt: Path, lists_path: Path, n: int, repeats: int, sample:
             from gsea_plus.distributed import DaskEngine
 
             cluster = distributed.LocalCluster(
-                n_workers=int(tool.rsplit("-", 1)[1]), threads_per_worker=1, processes=True,
-                dashboard_address=None, host="127.0.0.1",
+                n_workers=int(tool.rsplit("-", 1)[1]),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                host="127.0.0.1",
             )
             client = distributed.Client(cluster)
             engine = DaskEngine(client=client)
             # warm-up: worker imports, one broadcast
-            for _ in iter_enrich_many(dict(list(lists.items())[:50]), library=lib, top=20,
-                                      engine=engine):
+            for _ in iter_enrich_many(
+                dict(list(lists.items())[:50]), library=lib, top=20, engine=engine
+            ):
                 pass
 
         def run():
@@ -160,8 +173,9 @@ def worker(tool: str, gmt: Path, lists_path: Path, n: int, repeats: int, sample:
         def run():
             rows = 0
             for genes in subset.values():
-                r = gseapy.enrich(gene_list=genes, gene_sets=sets, background=None,
-                                  outdir=None, no_plot=True)
+                r = gseapy.enrich(
+                    gene_list=genes, gene_sets=sets, background=None, outdir=None, no_plot=True
+                )
                 rows += len(r.results)
             return rows
     elif tool == "pfex":
@@ -170,13 +184,23 @@ def worker(tool: str, gmt: Path, lists_path: Path, n: int, repeats: int, sample:
         library = {t: {g.upper() for g in gs} for t, gs in read_gmt_sets(gmt).items()}
         big_n = len(set().union(*library.values()))
         with quiet_err:  # JIT compilation, untimed
-            pe.fisher({"warm": set(next(iter(lists.values())))}, library,
-                      background_size=big_n, min_set_size=1, min_overlap=1)
+            pe.fisher(
+                {"warm": set(next(iter(lists.values())))},
+                library,
+                background_size=big_n,
+                min_set_size=1,
+                min_overlap=1,
+            )
 
         def run():
             with contextlib.redirect_stderr(io.StringIO()):  # tqdm
-                res = pe.fisher({k: set(v) for k, v in subset.items()}, library,
-                                background_size=big_n, min_set_size=1, min_overlap=1)
+                res = pe.fisher(
+                    {k: set(v) for k, v in subset.items()},
+                    library,
+                    background_size=big_n,
+                    min_set_size=1,
+                    min_overlap=1,
+                )
             return sum(len(r) for r in res.values())
     elif tool == "goatools":
         from goatools.go_enrichment import GOEnrichmentStudy
@@ -195,8 +219,15 @@ def worker(tool: str, gmt: Path, lists_path: Path, n: int, repeats: int, sample:
                 assoc.setdefault(g.upper(), set()).add(ids[t])
         with quiet:
             dag = GODag(obo.name, prt=None)
-            study = GOEnrichmentStudy(sorted(assoc), assoc, dag, propagate_counts=False,
-                                      alpha=0.05, methods=["fdr_bh"], log=None)
+            study = GOEnrichmentStudy(
+                sorted(assoc),
+                assoc,
+                dag,
+                propagate_counts=False,
+                alpha=0.05,
+                methods=["fdr_bh"],
+                log=None,
+            )
         os.unlink(obo.name)
 
         def run():
@@ -214,8 +245,11 @@ def worker(tool: str, gmt: Path, lists_path: Path, n: int, repeats: int, sample:
         rows = run()
         times.append(time.perf_counter() - t0)
     scale = n / measured
-    print(json.dumps({"times": [t * scale for t in times], "measured": measured, "n": n,
-                      "rows": rows}))
+    print(
+        json.dumps(
+            {"times": [t * scale for t in times], "measured": measured, "n": n, "rows": rows}
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- parent
@@ -255,8 +289,13 @@ def main() -> None:
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--workdir", type=Path, default=None)
-    ap.add_argument("--only", nargs="+", choices=["main", "sizes", "big", "dask"],
-                    default=["main", "sizes", "big", "dask"], help="sections to run")
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=["main", "sizes", "big", "dask"],
+        default=["main", "sizes", "big", "dask"],
+        help="sections to run",
+    )
     args = ap.parse_args()
     if args.worker:
         tool, gmt, lists, n, repeats, sample = args.worker
@@ -286,19 +325,32 @@ def main() -> None:
             cli_t, cli_rss = cli_runs(lists, gmt, args.repeats, "--top", "20")
             api = measure_worker("gsea-plus-api", gmt, lists, n, args.repeats, 0)
             entry = {"cli": (median(cli_t), cli_rss), "api": (median(api["times"]), api["rss_mb"])}
-            print(f"{lib} n={n}: CLI {median(cli_t):.3f}s {cli_rss:.0f}MB; "
-                  f"API {median(api['times']):.3f}s ({api['rows']} rows)", flush=True)
+            print(
+                f"{lib} n={n}: CLI {median(cli_t):.3f}s {cli_rss:.0f}MB; "
+                f"API {median(api['times']):.3f}s ({api['rows']} rows)",
+                flush=True,
+            )
             if not args.no_peers:
-                for tool, sample in (("gseapy", args.gseapy_sample), ("pfex", args.pfex_max),
-                                     ("goatools", args.goatools_sample)):
+                for tool, sample in (
+                    ("gseapy", args.gseapy_sample),
+                    ("pfex", args.pfex_max),
+                    ("goatools", args.goatools_sample),
+                ):
                     r = measure_worker(tool, gmt, lists, n, args.repeats, sample)
                     t = median(r["times"])
                     entry[tool] = (t, r["rss_mb"], r["measured"] < n, r["measured"])
-                    print(f"  {tool}: {median(r['times']):.3f}s (measured {r['measured']} "
-                          f"of {n}) {r['rss_mb']:.0f}MB", flush=True)
+                    print(
+                        f"  {tool}: {median(r['times']):.3f}s (measured {r['measured']} "
+                        f"of {n}) {r['rss_mb']:.0f}MB",
+                        flush=True,
+                    )
             results[lib, n] = entry
-            row = [lib, f"{n:,}", f"{fmt_s(entry['cli'][0])} / {entry['cli'][1]:.0f} MB",
-                   fmt_s(entry["api"][0])]
+            row = [
+                lib,
+                f"{n:,}",
+                f"{fmt_s(entry['cli'][0])} / {entry['cli'][1]:.0f} MB",
+                fmt_s(entry["api"][0]),
+            ]
             for tool in ("gseapy", "pfex", "goatools"):
                 if tool in entry:
                     t, rss, extra, measured = entry[tool]
@@ -314,34 +366,71 @@ def main() -> None:
     if rows:
         print()
         print("## lists x library: time (median) and peak RSS")
-        print(markdown_table(
-        ["library", "lists", "gsea-plus CLI --top 20 (whole process) / peak RSS",
-         "gsea-plus API (all rows)", "gseapy.enrich loop", "pfex batch", "goatools loop",
-         "gseapy / gsea-plus API", "pfex / gsea-plus API", "pfex / gsea-plus CLI"],
-        rows,
-        ))
+        print(
+            markdown_table(
+                [
+                    "library",
+                    "lists",
+                    "gsea-plus CLI --top 20 (whole process) / peak RSS",
+                    "gsea-plus API (all rows)",
+                    "gseapy.enrich loop",
+                    "pfex batch",
+                    "goatools loop",
+                    "gseapy / gsea-plus API",
+                    "pfex / gsea-plus API",
+                    "pfex / gsea-plus CLI",
+                ],
+                rows,
+            )
+        )
 
     # Library size at 1,000 lists: Hallmark (50 terms) .. GWAS 2023 (5,271 terms, 18k genes).
     sizes_rows = []
     n = 1000 if 1000 in args.sizes else max(args.sizes)
-    for lib in ["MSigDB_Hallmark_2020", "KEGG_2021_Human", "GO_Biological_Process_2023",
-                "GWAS_Catalog_2023"] if "sizes" in args.only else []:
+    for lib in (
+        [
+            "MSigDB_Hallmark_2020",
+            "KEGG_2021_Human",
+            "GO_Biological_Process_2023",
+            "GWAS_Catalog_2023",
+        ]
+        if "sizes" in args.only
+        else []
+    ):
         gmt = benchmark_gmt(lib)
         sets = read_gmt_sets(gmt)
         path = work / f"size_{lib}_{n}.gmt"
-        write(make_lists(sets, n, seed=0) if max(len(v) for v in sets.values()) >= 100
-              else make_lists(sets, n, seed=0, from_term=30, random=170), path, "gmt")
+        write(
+            make_lists(sets, n, seed=0)
+            if max(len(v) for v in sets.values()) >= 100
+            else make_lists(sets, n, seed=0, from_term=30, random=170),
+            path,
+            "gmt",
+        )
         t, rss = cli_runs(path, gmt, args.repeats, "--top", "20")
         api = measure_worker("gsea-plus-api", gmt, path, n, args.repeats, 0)
         genes = len({g for v in sets.values() for g in v})
-        sizes_rows.append([lib, f"{len(sets):,}", f"{genes:,}", fmt_s(median(t)),
-                           f"{rss:.0f} MB", fmt_s(median(api["times"])), f"{api['rows']:,}"])
+        sizes_rows.append(
+            [
+                lib,
+                f"{len(sets):,}",
+                f"{genes:,}",
+                fmt_s(median(t)),
+                f"{rss:.0f} MB",
+                fmt_s(median(api["times"])),
+                f"{api['rows']:,}",
+            ]
+        )
         print(f"size {lib}: {median(t):.2f}s {rss:.0f}MB", flush=True)
     if sizes_rows:
         print()
         print(f"## library size at {n:,} lists")
-        print(markdown_table(["library", "terms", "genes", "CLI --top 20", "peak RSS",
-                              "API (all rows)", "rows"], sizes_rows))
+        print(
+            markdown_table(
+                ["library", "terms", "genes", "CLI --top 20", "peak RSS", "API (all rows)", "rows"],
+                sizes_rows,
+            )
+        )
 
     if not args.no_big and "big" in args.only:
         lib = "GO_Biological_Process_2023"
@@ -351,15 +440,25 @@ def main() -> None:
         out = work / "big.tsv"
         big = []
         for _ in range(args.repeats):
-            t, rss, _ = run_measured([GSEA_PLUS, "batch", str(path), "-l", str(gmt), "--top",
-                                      "20", "-o", str(out)])
+            t, rss, _ = run_measured(
+                [GSEA_PLUS, "batch", str(path), "-l", str(gmt), "--top", "20", "-o", str(out)]
+            )
             big.append((t, rss))
         print()
         print(f"## {args.big:,} lists x {lib}, --top 20, streamed to TSV")
-        print(markdown_table(["runs", "time (median)", "peak RSS (max)", "output rows"],
-                             [[len(big), fmt_s(median([b[0] for b in big])),
-                               f"{max(b[1] for b in big):.0f} MB",
-                               f"{sum(1 for _ in open(out)) - 1:,}"]]))
+        print(
+            markdown_table(
+                ["runs", "time (median)", "peak RSS (max)", "output rows"],
+                [
+                    [
+                        len(big),
+                        fmt_s(median([b[0] for b in big])),
+                        f"{max(b[1] for b in big):.0f} MB",
+                        f"{sum(1 for _ in open(out)) - 1:,}",
+                    ]
+                ],
+            )
+        )
         out.unlink(missing_ok=True)
 
     if not args.no_dask and "dask" in args.only:
@@ -368,15 +467,19 @@ def main() -> None:
         n = max(args.sizes)
         lists = lists_files[lib, n]
         dask_rows = []
-        for label, extra in (("local engine", ()),
-                             ("dask, 1 worker", ("--engine", "dask", "--workers", "1")),
-                             ("dask, 2 workers", ("--engine", "dask", "--workers", "2"))):
+        for label, extra in (
+            ("local engine", ()),
+            ("dask, 1 worker", ("--engine", "dask", "--workers", "1")),
+            ("dask, 2 workers", ("--engine", "dask", "--workers", "2")),
+        ):
             t, rss = cli_runs(lists, gmt, args.repeats, "--top", "20", *extra)
             dask_rows.append([label, fmt_s(median(t)), f"{rss:.0f} MB"])
             print(f"dask {label}: {median(t):.2f}s", flush=True)
         print()
-        print(f"## Dask local cluster, {n:,} lists x {lib}, --top 20 (whole process, "
-              "cluster start included)")
+        print(
+            f"## Dask local cluster, {n:,} lists x {lib}, --top 20 (whole process, "
+            "cluster start included)"
+        )
         print(markdown_table(["engine", "time (median)", "peak RSS (client)"], dask_rows))
         warm = []
         for tool in ("local-warm", "dask-warm-1", "dask-warm-2"):
@@ -384,8 +487,10 @@ def main() -> None:
             warm.append([tool, fmt_s(median(r["times"])), f"{n / median(r['times']):,.0f}"])
             print(f"{tool}: {median(r['times']):.2f}s", flush=True)
         print()
-        print(f"## Dask, warm cluster (started before timing), {n:,} lists x {lib}, --top 20, "
-              "in-process")
+        print(
+            f"## Dask, warm cluster (started before timing), {n:,} lists x {lib}, --top 20, "
+            "in-process"
+        )
         print(markdown_table(["engine", "time (median)", "lists/s"], warm))
 
 

@@ -123,8 +123,9 @@ def parity(gp, gs, label: str) -> dict:
     p_diff = max_rel_diff(a["P-value"], b["P-value"])
     q_diff = max_rel_diff(a["Adjusted P-value"], b["Adjusted P-value"])
     # gseapy 1.x: Haldane-Anscombe, (a+.5)(d+.5)/((b+.5)(c+.5)); check it from our k, K, n, N.
-    k, big_k, n, big_n = (a[c].to_numpy(float) for c in
-                          ("Overlap Size", "Term Size", "List Size", "Background Size"))
+    k, big_k, n, big_n = (
+        a[c].to_numpy(float) for c in ("Overlap Size", "Term Size", "List Size", "Background Size")
+    )
     haldane = (k + 0.5) * (big_n - big_k - n + k + 0.5) / ((big_k - k + 0.5) * (n - k + 0.5))
     or_def = max_rel_diff(haldane, b["Odds Ratio"])
     or_vs = max_rel_diff(a["Odds Ratio"], b["Odds Ratio"])
@@ -152,7 +153,10 @@ def import_profile(gene_list: Path, gmt: Path, env: dict[str, str]) -> str:
     )
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     top = []
     for line in proc.stderr.splitlines():
@@ -172,10 +176,19 @@ def import_profile(gene_list: Path, gmt: Path, env: dict[str, str]) -> str:
 def git_describe() -> str:
     """Commit of the checkout, marked dirty when tracked files differ from it."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=REPO, capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "commit unknown"
     return f"commit {head}" + (" (working tree with uncommitted edits)" if dirty else "")
@@ -194,18 +207,25 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per measurement (>= 5)")
     ap.add_argument(
-        "--fast-repeats", type=int, default=30,
+        "--fast-repeats",
+        type=int,
+        default=30,
         help="timed runs of the millisecond in-process gsea-plus calls",
     )
     ap.add_argument(
-        "--timer", choices=("python", "hyperfine", "auto"), default="python",
+        "--timer",
+        choices=("python", "hyperfine", "auto"),
+        default="python",
         help="python: the commands interleaved round-robin (default; robust to load that "
         "changes during the run); hyperfine: one command after another; auto: hyperfine "
         "if installed",
     )
     ap.add_argument("--seed", type=int, default=0, help="seed of the gene lists")
-    ap.add_argument("--profile", action="store_true",
-                    help="also print where `gsea-plus enrich` spends its import time")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print where `gsea-plus enrich` spends its import time",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     args = ap.parse_args(argv)
     started = time.perf_counter()
@@ -239,20 +259,45 @@ def main(argv: list[str] | None = None) -> int:
         s = SHORT[lib].replace(" ", "")
         base = [gsea_plus_bin, "enrich", str(list_a), "-l", str(paths[lib])]
         cmds.append(Command(f"gp-warm-{s}", base, stdout=work / f"gp_{s}.tsv", env=env))
-        cmds.append(Command(f"gp-cold-{s}", base, stdout=work / f"gp_cold_{s}.tsv",
-                            prepare=wipe, env=env, warmup=0))
-        cmds.append(Command(
-            f"gseapy-cli-{s}",
-            [gseapy_bin, "enrichr", "-i", str(list_a), "-g", str(paths[lib]),
-             "-o", str(work / f"gseapy_cli_{s}"), "--no-plot"],
-            env=env, warmup=0,
-        ))
+        cmds.append(
+            Command(
+                f"gp-cold-{s}",
+                base,
+                stdout=work / f"gp_cold_{s}.tsv",
+                prepare=wipe,
+                env=env,
+                warmup=0,
+            )
+        )
+        cmds.append(
+            Command(
+                f"gseapy-cli-{s}",
+                [
+                    gseapy_bin,
+                    "enrichr",
+                    "-i",
+                    str(list_a),
+                    "-g",
+                    str(paths[lib]),
+                    "-o",
+                    str(work / f"gseapy_cli_{s}"),
+                    "--no-plot",
+                ],
+                env=env,
+                warmup=0,
+            )
+        )
     # gseapy's CLI and gseapy.enrich run the same code; one library is enough to show
     # the difference (and keeps the script under 3 minutes).
-    cmds.append(Command(
-        "gseapy-py-GOBP", [sys.executable, "-c", GSEAPY_PY, str(list_a), str(paths[GOBP])],
-        stdout=work / "gseapy_py_GOBP.tsv", env=env, warmup=0,
-    ))
+    cmds.append(
+        Command(
+            "gseapy-py-GOBP",
+            [sys.executable, "-c", GSEAPY_PY, str(list_a), str(paths[GOBP])],
+            stdout=work / "gseapy_py_GOBP.tsv",
+            env=env,
+            warmup=0,
+        )
+    )
     cmds.append(Command("gp-help", [gsea_plus_bin, "--help"], env=env))
     cmds.append(Command("python-pass", [sys.executable, "-c", "pass"], env=env))
     whole, timer = time_commands(cmds, args.repeats, timer=args.timer)
@@ -273,7 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     def gs_call(genes, lib):
         with contextlib.redirect_stdout(io.StringIO()):
             return gseapy.enrich(
-                gene_list=genes, gene_sets=sets[lib], background=None, outdir=None,
+                gene_list=genes,
+                gene_sets=sets[lib],
+                background=None,
+                outdir=None,
                 no_plot=True,
             )
 
@@ -314,17 +362,27 @@ def main(argv: list[str] | None = None) -> int:
         gp_call(genes, lib)  # leave the cache populated
 
     # --- parity ----------------------------------------------------------------------
-    checks = [parity(*results[lib, key], f"in-process, list {key}, {SHORT[lib]}")
-              for lib in (GOBP, KEGG) for key in lists]
+    checks = [
+        parity(*results[lib, key], f"in-process, list {key}, {SHORT[lib]}")
+        for lib in (GOBP, KEGG)
+        for key in lists
+    ]
     for lib in (GOBP, KEGG):
         s = SHORT[lib].replace(" ", "")
         cli_report = next((work / f"gseapy_cli_{s}").glob("*.reports.txt"))
-        checks.append(parity(read_tsv(work / f"gp_{s}.tsv"), read_tsv(cli_report),
-                             f"CLI output files, list A, {SHORT[lib]}"))
+        checks.append(
+            parity(
+                read_tsv(work / f"gp_{s}.tsv"),
+                read_tsv(cli_report),
+                f"CLI output files, list A, {SHORT[lib]}",
+            )
+        )
         gp_n = int(read_tsv(work / f"gp_{s}.tsv")["Background Size"].iloc[0])
         universe_n = len({g for gs in sets[lib].values() for g in gs})
-        found = [re.search(r"Use all (\d+) genes", f.read_text())
-                 for f in (work / f"gseapy_cli_{s}").glob("*.log")]
+        found = [
+            re.search(r"Use all (\d+) genes", f.read_text())
+            for f in (work / f"gseapy_cli_{s}").glob("*.log")
+        ]
         gs_n = next((m.group(1) for m in found if m), "?")
         checks[-1]["bg"] = f"gsea-plus N={gp_n}, gseapy CLI N={gs_n}, genes in the GMT {universe_n}"
 
@@ -333,59 +391,134 @@ def main(argv: list[str] | None = None) -> int:
         g, p = src[gp_key], src[peer_key]
         ratio = p / g
         met = "" if goal is None else ("yes" if ratio >= goal else "**no**")
-        return [what, fmt_seconds(g), peer, fmt_seconds(p), f"{ratio:.1f}x",
-                "" if goal is None else f">= {goal:g}x", met]
+        return [
+            what,
+            fmt_seconds(g),
+            peer,
+            fmt_seconds(p),
+            f"{ratio:.1f}x",
+            "" if goal is None else f">= {goal:g}x",
+            met,
+        ]
 
-    head = ["what", "gsea-plus median", "peer", "peer median", "ratio (peer / gsea-plus)",
-            "goal", "met?"]
+    head = [
+        "what",
+        "gsea-plus median",
+        "peer",
+        "peer median",
+        "ratio (peer / gsea-plus)",
+        "goal",
+        "met?",
+    ]
     rows = [
-        row("whole process, GO BP, cache warm", "gp-warm-GOBP", "gseapy CLI, **KEGG**",
-            "gseapy-cli-KEGG", GOAL_WHOLE),
-        row("whole process, GO BP, cache warm", "gp-warm-GOBP", "gseapy CLI, GO BP",
-            "gseapy-cli-GOBP"),
-        row("whole process, GO BP, cache cold", "gp-cold-GOBP", "gseapy CLI, GO BP",
-            "gseapy-cli-GOBP"),
-        row("whole process, GO BP, cache warm", "gp-warm-GOBP", "python -c gseapy.enrich, GO BP",
-            "gseapy-py-GOBP"),
-        row("whole process, KEGG, cache warm", "gp-warm-KEGG", "gseapy CLI, KEGG",
-            "gseapy-cli-KEGG"),
-        row("whole process, KEGG, cache cold", "gp-cold-KEGG", "gseapy CLI, KEGG",
-            "gseapy-cli-KEGG"),
-        ["cold start, `gsea-plus --help`", fmt_seconds(wm["gp-help"]),
-         "`python -c pass` (interpreter alone)", fmt_seconds(wm["python-pass"]), "", "", ""],
+        row(
+            "whole process, GO BP, cache warm",
+            "gp-warm-GOBP",
+            "gseapy CLI, **KEGG**",
+            "gseapy-cli-KEGG",
+            GOAL_WHOLE,
+        ),
+        row(
+            "whole process, GO BP, cache warm",
+            "gp-warm-GOBP",
+            "gseapy CLI, GO BP",
+            "gseapy-cli-GOBP",
+        ),
+        row(
+            "whole process, GO BP, cache cold",
+            "gp-cold-GOBP",
+            "gseapy CLI, GO BP",
+            "gseapy-cli-GOBP",
+        ),
+        row(
+            "whole process, GO BP, cache warm",
+            "gp-warm-GOBP",
+            "python -c gseapy.enrich, GO BP",
+            "gseapy-py-GOBP",
+        ),
+        row(
+            "whole process, KEGG, cache warm", "gp-warm-KEGG", "gseapy CLI, KEGG", "gseapy-cli-KEGG"
+        ),
+        row(
+            "whole process, KEGG, cache cold", "gp-cold-KEGG", "gseapy CLI, KEGG", "gseapy-cli-KEGG"
+        ),
+        [
+            "cold start, `gsea-plus --help`",
+            fmt_seconds(wm["gp-help"]),
+            "`python -c pass` (interpreter alone)",
+            fmt_seconds(wm["python-pass"]),
+            "",
+            "",
+            "",
+        ],
     ]
     ip = {f"{a}|{b}|{c}": v for (a, b, c), v in inproc.items()}
     for lib in (GOBP, KEGG):
         goal = GOAL_INPROC if lib == GOBP else None
         sl = SHORT[lib]
         for key in lists:
-            rows.append(row(f"in-process, {sl}, list {key}, library memoized",
-                            f"gp-memo|{lib}|{key}", "gseapy.enrich(dict)",
-                            f"gs-dict|{lib}|{key}", goal, src=ip))
-        rows.append(row(f"in-process, {sl}, list A, library loaded from binary cache",
-                        f"gp-binary|{lib}|A", "gseapy.enrich(dict)", f"gs-dict|{lib}|A",
-                        src=ip))
-        rows.append(row(f"in-process, {sl}, list A, parse GMT + write cache",
-                        f"gp-parse|{lib}|A", "gseapy.enrich(dict)", f"gs-dict|{lib}|A",
-                        src=ip))
+            rows.append(
+                row(
+                    f"in-process, {sl}, list {key}, library memoized",
+                    f"gp-memo|{lib}|{key}",
+                    "gseapy.enrich(dict)",
+                    f"gs-dict|{lib}|{key}",
+                    goal,
+                    src=ip,
+                )
+            )
+        rows.append(
+            row(
+                f"in-process, {sl}, list A, library loaded from binary cache",
+                f"gp-binary|{lib}|A",
+                "gseapy.enrich(dict)",
+                f"gs-dict|{lib}|A",
+                src=ip,
+            )
+        )
+        rows.append(
+            row(
+                f"in-process, {sl}, list A, parse GMT + write cache",
+                f"gp-parse|{lib}|A",
+                "gseapy.enrich(dict)",
+                f"gs-dict|{lib}|A",
+                src=ip,
+            )
+        )
 
     prow = []
     for c in checks:
-        prow.append([
-            c["label"], f"{c['gp_rows']} / {c['gs_rows']} / {c['shared']}",
-            f"{c['p']:.1e}", f"{c['q']:.1e}", f"{c['min_p']:.1e}",
-            f"{c['or_haldane']:.1e}", f"{c['or_vs']:.2f}",
-            "yes" if c["gs_alpha"] else "no", "yes" if c["gp_by_p"] else "no",
-        ])
-    phead = ["comparison", "rows gsea-plus / gseapy / shared", "max rel diff P",
-             "max rel diff adj P", "smallest P", "gseapy OR vs Haldane(+0.5) from our k,K,n,N",
-             "max rel diff OR (Enrichr vs gseapy def.)", "gseapy rows alphabetical",
-             "gsea-plus rows by P"]
+        prow.append(
+            [
+                c["label"],
+                f"{c['gp_rows']} / {c['gs_rows']} / {c['shared']}",
+                f"{c['p']:.1e}",
+                f"{c['q']:.1e}",
+                f"{c['min_p']:.1e}",
+                f"{c['or_haldane']:.1e}",
+                f"{c['or_vs']:.2f}",
+                "yes" if c["gs_alpha"] else "no",
+                "yes" if c["gp_by_p"] else "no",
+            ]
+        )
+    phead = [
+        "comparison",
+        "rows gsea-plus / gseapy / shared",
+        "max rel diff P",
+        "max rel diff adj P",
+        "smallest P",
+        "gseapy OR vs Haldane(+0.5) from our k,K,n,N",
+        "max rel diff OR (Enrichr vs gseapy def.)",
+        "gseapy rows alphabetical",
+        "gsea-plus rows by P",
+    ]
 
     elapsed = time.perf_counter() - started
-    print(f"Command: `{command.strip()}` ({timer}; {args.repeats} runs per whole-process and "
-          f"gseapy measurement, {args.fast_repeats} per millisecond gsea-plus call; "
-          f"total {elapsed:.0f} s)  ")
+    print(
+        f"Command: `{command.strip()}` ({timer}; {args.repeats} runs per whole-process and "
+        f"gseapy measurement, {args.fast_repeats} per millisecond gsea-plus call; "
+        f"total {elapsed:.0f} s)  "
+    )
     print(f"Machine: {machine_line()}  ")
     print(f"gsea-plus: {git_describe()}; gseapy {gseapy.__version__}  ")
     for key, (desc, _, _) in lists.items():
@@ -395,8 +528,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\nParity on the same list and the same background (the library's genes):\n")
     print(markdown_table(phead, prow))
     bgs = "; ".join(f"{c['label'].split(', ')[-1]}: {c['bg']}" for c in checks if "bg" in c)
-    print(f"\nBackground (whole-process runs): {bgs}. gseapy's CLI report rounds to 7 "
-          "significant digits (`%.6e`), which bounds its agreement at ~5e-7.")
+    print(
+        f"\nBackground (whole-process runs): {bgs}. gseapy's CLI report rounds to 7 "
+        "significant digits (`%.6e`), which bounds its agreement at ~5e-7."
+    )
     if args.profile:
         print("\n" + import_profile(list_a, paths[GOBP], env))
     if args.keep:

@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import read_gmt_sets  # noqa: E402
 
 
-def make_lists(sets: dict[str, list[str]], n: int, *, seed: int = 0,
-               from_term: int = 100, random: int = 100) -> dict[str, list[str]]:
+def make_lists(
+    sets: dict[str, list[str]], n: int, *, seed: int = 0, from_term: int = 100, random: int = 100
+) -> dict[str, list[str]]:
     """``n`` lists named ``list00001``...: ``from_term`` genes of a term + ``random`` others."""
     rng = np.random.default_rng(seed)
     universe = np.array(sorted({g.upper() for genes in sets.values() for g in genes}))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gsea_plus import engine
+import gsea_plus.engine as engine
 from gsea_plus.batch import (
     BatchEngine,
     BatchResult,
@@ -42,6 +42,7 @@ __all__ = [
     "enrich_many",
     "enrich_table",
     "evidence_for",
+    "gene_function",
     "get_engine",
     "iter_enrich_many",
     "prepare_libraries",
@@ -164,6 +165,8 @@ def enrich(genes: Any, library: Any = "KEGG", *, options: EnrichOptions) -> Any:
     library
         One library spec or a list of them: alias (``"KEGG"``), Enrichr name, GMT path,
         ``{term: genes}`` mapping or :class:`~gsea_plus.library.GeneSetLibrary`.
+    options
+        An :class:`~gsea_plus.options.EnrichOptions`; the keywords below override its fields.
 
     Returns
     -------
@@ -181,8 +184,10 @@ def get_engine(
     scheduler: str | None = None,
     workers: int | None = None,
 ) -> BatchEngine:
-    """A compute engine: ``local``, or ``dask`` (a ``scheduler`` address, or a local
-    cluster of ``workers`` processes; dask is imported only then), or an engine as is.
+    """A compute engine by name, or an engine as is.
+
+    ``local`` runs chunks here; ``dask`` connects to a ``scheduler`` address, or starts a
+    local cluster of ``workers`` processes (dask is imported only then).
     """
     if isinstance(engine, BatchEngine):
         return engine
@@ -260,6 +265,9 @@ def enrich_many(
         anything :func:`gsea_plus.enrich` takes (symbols, a file path, a GeneList).
     library
         One library spec or a list of them, as in :func:`gsea_plus.enrich`.
+    options, batch
+        An :class:`~gsea_plus.options.EnrichOptions` and a
+        :class:`~gsea_plus.options.BatchOptions`; the keywords below override their fields.
 
     Returns
     -------
@@ -282,3 +290,21 @@ def enrich_many(
     data = {c: np.concatenate(v) for c, v in parts.items()}
     data["Term"] = data["Term"].astype(object)
     return pd.DataFrame(data, columns=list(parts))
+
+
+def gene_function(
+    gene: str,
+    library: Any = "GO_BP",
+    *,
+    model: Any = None,
+    offline: bool | None = None,
+    batch: int = 256,
+) -> Any:
+    """The terms the gene set model would add ``gene`` to (candidates, members).
+
+    See :func:`gsea_plus.evidence.gene_function` for the parameters and the columns; the
+    model evidence is imported only when this is called.
+    """
+    from gsea_plus.evidence import gene_function as run
+
+    return run(gene, library, model=model, offline=offline, batch=batch)

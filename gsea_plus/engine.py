@@ -239,6 +239,7 @@ def match_lists(
         unrecognized: list[str] = []
         outside: list[str] = []
         found = list(map(index.get, genes))
+        cols: list[int]
         if None in found:
             cols = []
             for g, j in zip(genes, found, strict=True):
@@ -251,7 +252,7 @@ def match_lists(
                 else:
                     unrecognized.append(g)
         else:  # every gene found (batches of library genes): no per-gene branching
-            cols = found
+            cols = found  # type: ignore[assignment]
         if prepared.kind == "library":
             n = len(cols)
         elif prepared.kind == "genes":
@@ -733,8 +734,10 @@ class Evidence(Protocol):
     one per library; :func:`gsea_plus.api.enrich` and the batch engines call it alike.
     """
 
-    #: The ``Method`` of the rows ("" for classical).
-    method: str
+    @property
+    def method(self) -> str:
+        """The ``Method`` of the rows ("" for classical)."""
+        ...
 
     def tables(
         self,
@@ -771,9 +774,7 @@ class ClassicalEvidence:
         top: int | None,
     ) -> EvidenceTable:
         """:func:`table_for_lists`, with each list's tested and significant counts."""
-        table, owner = table_for_lists(
-            prepared, scores, matches, min_overlap=min_overlap, top=top
-        )
+        table, owner = table_for_lists(prepared, scores, matches, min_overlap=min_overlap, top=top)
         n = len(matches)
         shown = scores.overlap >= min_overlap
         return EvidenceTable(
@@ -859,5 +860,3 @@ def warn_unmatched(match: ListMatch, prepared: PreparedLibrary, *, label: str = 
 def _preview(genes: list[str], limit: int = 20) -> str:
     shown = ", ".join(genes[:limit])
     return shown + (f", ... (+{len(genes) - limit})" if len(genes) > limit else "")
-
-

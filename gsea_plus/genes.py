@@ -64,9 +64,7 @@ _MANGLED_FAMILIES: dict[str, tuple[str, ...]] = {
     "MAR": ("MARCHF", "MARCH"),
     "DEC": ("DELEC", "DEC"),
 }
-_MANGLED_RE = re.compile(
-    r"^(?:(?P<d1>\d{1,2})-(?P<m1>[A-Z]{3})|(?P<m2>[A-Z]{3})-(?P<d2>\d{1,2}))$"
-)
+_MANGLED_RE = re.compile(r"^(?:(?P<d1>\d{1,2})-(?P<m1>[A-Z]{3})|(?P<m2>[A-Z]{3})-(?P<d2>\d{1,2}))$")
 _SPLIT_RE = re.compile(r"[,\t; ]+")
 _NUMBER_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|nan)$", re.I)
 

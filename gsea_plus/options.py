@@ -154,7 +154,7 @@ def env_flag(name: str) -> bool:
     raise InputError(f"{name} must be 1 or 0 (true/false), not {os.environ[name]!r}")
 
 
-def offline_default(offline: bool | None) -> bool:
+def offline_default(offline: bool | None) -> bool:  # noqa: FBT001 (None means "not given")
     """``offline`` when given, else the ``GSEA_PLUS_OFFLINE`` environment variable."""
     return env_flag(OFFLINE_ENV) if offline is None else bool(offline)
 

@@ -117,8 +117,10 @@ def test_tiny_library_by_hand():
 
 def test_top_k_is_head_of_full_result():
     rng = np.random.default_rng(3)
-    sets = {f"T{i}": [f"G{j}" for j in rng.choice(300, int(rng.integers(3, 60)), replace=False)]
-            for i in range(120)}
+    sets = {
+        f"T{i}": [f"G{j}" for j in rng.choice(300, int(rng.integers(3, 60)), replace=False)]
+        for i in range(120)
+    }
     lists = {f"l{i}": [f"G{j}" for j in rng.choice(300, 40, replace=False)] for i in range(25)}
     full = gsea_plus.enrich_many(lists, library=sets, chunk_size=4)
     top = gsea_plus.enrich_many(lists, library=sets, chunk_size=4, top=3)
@@ -130,8 +132,10 @@ def test_sparse_and_numpy_overlaps_agree(monkeypatch):
     import gsea_plus.engine as engine
 
     rng = np.random.default_rng(5)
-    sets = {f"T{i}": [f"G{j}" for j in rng.choice(500, int(rng.integers(1, 80)), replace=False)]
-            for i in range(200)}
+    sets = {
+        f"T{i}": [f"G{j}" for j in rng.choice(500, int(rng.integers(1, 80)), replace=False)]
+        for i in range(200)
+    }
     lists = {f"l{i}": [f"G{j}" for j in rng.choice(500, 60, replace=False)] for i in range(30)}
     monkeypatch.setattr(engine, "_SPARSE_FROM", 1)  # scipy path for every chunk
     sparse = gsea_plus.enrich_many(lists, library=sets, chunk_size=30)
@@ -147,9 +151,14 @@ def test_sparse_and_numpy_overlaps_agree(monkeypatch):
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
-        st.lists(st.sampled_from([1e-300, 1e-12, 0.001, 0.01, 0.04, 0.2, 0.5, 0.99, 1.0])
-                 | st.floats(0, 1), min_size=0, max_size=30),
-        min_size=1, max_size=8,
+        st.lists(
+            st.sampled_from([1e-300, 1e-12, 0.001, 0.01, 0.04, 0.2, 0.5, 0.99, 1.0])
+            | st.floats(0, 1),
+            min_size=0,
+            max_size=30,
+        ),
+        min_size=1,
+        max_size=8,
     ),
     st.sampled_from(["fdr_bh", "fdr_by", "bonferroni", "holm", "sidak", "holm-sidak", "hommel"]),
 )
@@ -171,8 +180,29 @@ def test_grouped_adjustment_equals_statsmodels(families, method):
 
 
 _TOKENS = st.lists(
-    st.sampled_from(["TP53", "tp53", "MDM2", "7-Sep", "Mar-1", "GENE", "12", "1.5e3", "A,B",
-                     "X Y", "#c", "'Q'", "", "HLA-A", "BRCA1", "nan", "Ä1", "C4orf3", "brca1"]),
+    st.sampled_from(
+        [
+            "TP53",
+            "tp53",
+            "MDM2",
+            "7-Sep",
+            "Mar-1",
+            "GENE",
+            "12",
+            "1.5e3",
+            "A,B",
+            "X Y",
+            "#c",
+            "'Q'",
+            "",
+            "HLA-A",
+            "BRCA1",
+            "nan",
+            "Ä1",
+            "C4orf3",
+            "brca1",
+        ]
+    ),
     max_size=12,
 )
 
@@ -183,7 +213,11 @@ def test_fast_token_path_equals_parse_gene_text(tokens):
     fast = _gene_list_from_tokens(tokens)
     ref = parse_gene_text("\n".join(tokens))
     assert (fast.genes, fast.duplicates, fast.mangled, fast.header, fast.weights) == (
-        ref.genes, ref.duplicates, ref.mangled, ref.header, ref.weights,
+        ref.genes,
+        ref.duplicates,
+        ref.mangled,
+        ref.header,
+        ref.weights,
     )
 
 
@@ -244,8 +278,12 @@ def test_empty_list_is_reported_and_skipped(tmp_path, caplog):
     assert skipped and "nothing" in skipped[0] and "only_numbers" in skipped[0]
     summaries = [row for res in iter_enrich_many(gmt, library=TINY_SETS) for row in res.summary]
     status = {r["List"]: r["Status"] for r in summaries}
-    assert status == {"a": "ok", "nothing": "empty (skipped)", "b": "ok",
-                      "only_numbers": "empty (skipped)"}
+    assert status == {
+        "a": "ok",
+        "nothing": "empty (skipped)",
+        "b": "ok",
+        "only_numbers": "empty (skipped)",
+    }
 
 
 def test_duplicate_names_are_all_named(tmp_path):
@@ -369,11 +407,15 @@ def test_gene_strings_by_term_and_by_list_agree():
     from gsea_plus.engine import _overlaps_by_list, _overlaps_by_term, prepare
 
     rng = np.random.default_rng(9)
-    sets = {f"T{i}": [f"G{j}" for j in rng.choice(400, int(rng.integers(1, 90)), replace=False)]
-            for i in range(150)}
+    sets = {
+        f"T{i}": [f"G{j}" for j in rng.choice(400, int(rng.integers(1, 90)), replace=False)]
+        for i in range(150)
+    }
     prepared = prepare(GeneSetLibrary.from_gene_sets("r", sets))
-    columns = [np.sort(rng.choice(len(prepared.library.genes), int(rng.integers(0, 60)),
-                                  replace=False)) for _ in range(12)]
+    columns = [
+        np.sort(rng.choice(len(prepared.library.genes), int(rng.integers(0, 60)), replace=False))
+        for _ in range(12)
+    ]
     owner = np.repeat(np.arange(12), 40)
     terms = rng.integers(0, 150, len(owner))
     _, first = np.unique(owner * 1000 + terms, return_index=True)  # distinct (list, term)

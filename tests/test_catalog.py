@@ -89,9 +89,10 @@ def test_wheel_carries_the_catalog(tmp_path):
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         assert "gsea_plus/_libraries/catalog.tsv" in names
-        assert zf.read("gsea_plus/_libraries/catalog.tsv") == (
-            REPO / "libraries" / "catalog.tsv"
-        ).read_bytes()
+        assert (
+            zf.read("gsea_plus/_libraries/catalog.tsv")
+            == (REPO / "libraries" / "catalog.tsv").read_bytes()
+        )
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "gsea-plus = gsea_plus.cli:main" in zf.read(entry_points).decode()
         assert not [n for n in names if n.startswith("tests/") or "/__pycache__/" in n]
@@ -104,7 +105,10 @@ def test_wheel_carries_the_catalog(tmp_path):
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "site")],
-        capture_output=True, text=True, env=subprocess_env(), timeout=60,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     path, name = proc.stdout.split()

@@ -79,8 +79,20 @@ def test_enrich_from_stdin(files):
 def test_enrich_options_reach_the_engine(files):
     _, gmt, genes = files
     result = invoke(
-        "enrich", genes, "-l", gmt, "--background", "100", "--correction", "bonferroni",
-        "--min-size", "3", "--max-size", "9", "--min-overlap", "1",
+        "enrich",
+        genes,
+        "-l",
+        gmt,
+        "--background",
+        "100",
+        "--correction",
+        "bonferroni",
+        "--min-size",
+        "3",
+        "--max-size",
+        "9",
+        "--min-overlap",
+        "1",
     )
     assert result.exit_code == 0, result.output
     rows = parse_tsv(result.stdout)
@@ -248,7 +260,10 @@ def test_offline_says_what_is_missing(run_cli, files, cache_root, enrichr, monke
     _, gmt, genes = files
     code, out, err = run_cli("enrich", genes, "-l", gmt, "-l", "GO_BP", "--offline")
     assert_one_error_line(
-        code, err, "GO_Biological_Process_2025 is not in the cache", "--offline",
+        code,
+        err,
+        "GO_Biological_Process_2025 is not in the cache",
+        "--offline",
         "gsea-plus libraries download GO_Biological_Process_2025",
     )
     monkeypatch.setenv("GSEA_PLUS_OFFLINE", "1")
@@ -379,7 +394,10 @@ def test_subprocess_piped_tsv_and_error(files):
     assert GSEA_PLUS_EXE.is_file(), "the package is not installed (pip install -e .)"
     proc = subprocess.run(
         [str(GSEA_PLUS_EXE), "enrich", str(genes), "-l", str(gmt)],
-        capture_output=True, text=True, env=subprocess_env(), timeout=120,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == HEADER
@@ -389,7 +407,10 @@ def test_subprocess_piped_tsv_and_error(files):
 
     proc = subprocess.run(
         [str(GSEA_PLUS_EXE), "enrich", str(genes), "-l", "KEGGG", "--offline"],
-        capture_output=True, text=True, env=subprocess_env(), timeout=120,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stdout == ""
@@ -404,7 +425,9 @@ def test_subprocess_on_a_terminal_prints_a_rich_table(files):
     try:
         proc = subprocess.Popen(
             [str(GSEA_PLUS_EXE), "enrich", str(genes), "-l", str(gmt)],
-            stdout=slave, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
             env=subprocess_env(COLUMNS="200", LINES="50", TERM="xterm"),
         )
         os.close(slave)
@@ -454,7 +477,9 @@ def test_subprocess_reader_going_away_is_not_an_error(tmp_path):
     genes.write_text("\n".join(f"G{j}" for j in range(0, 70, 3)))
     proc = subprocess.Popen(
         [str(GSEA_PLUS_EXE), "enrich", str(genes), "-l", str(gmt)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
     )
     first = proc.stdout.readline().decode()
     proc.stdout.close()  # like `| head -1`

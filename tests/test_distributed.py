@@ -18,10 +18,14 @@ from gsea_plus.errors import MissingExtraError
 
 def _random_batch(seed: int = 11):
     rng = np.random.default_rng(seed)
-    sets = {f"T{i}": [f"G{j}" for j in rng.choice(800, int(rng.integers(2, 120)), replace=False)]
-            for i in range(300)}
-    lists = {f"l{i}": [f"G{j}" for j in rng.choice(800, int(rng.integers(1, 150)), replace=False)]
-             for i in range(60)}
+    sets = {
+        f"T{i}": [f"G{j}" for j in rng.choice(800, int(rng.integers(2, 120)), replace=False)]
+        for i in range(300)
+    }
+    lists = {
+        f"l{i}": [f"G{j}" for j in rng.choice(800, int(rng.integers(1, 150)), replace=False)]
+        for i in range(60)
+    }
     lists["empty"] = []
     return sets, lists
 
@@ -42,10 +46,16 @@ def test_local_cluster_matches_local_engine():
     sets, lists = _random_batch()
     lib = gsea_plus.load_library(sets, name="random")
     local = gsea_plus.enrich_many(lists, library=lib, chunk_size=4, top=25)
-    with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
-        host="127.0.0.1",
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         scatters = []
         real_scatter = client.scatter
 
@@ -56,9 +66,7 @@ def test_local_cluster_matches_local_engine():
         client.scatter = spy
         engine = DaskEngine(client=client)
         with distributed.get_task_stream(client) as stream:
-            remote = gsea_plus.enrich_many(
-                lists, library=lib, chunk_size=4, top=25, engine=engine
-            )
+            remote = gsea_plus.enrich_many(lists, library=lib, chunk_size=4, top=25, engine=engine)
         # The prepared library went out once, broadcast; chunks ran on both workers.
         assert scatters == [{"broadcast": True, "hash": False}]
         # a second run on the same client (the shared data re-sent under a new key)
@@ -82,14 +90,18 @@ def test_worker_errors_reach_the_caller():
     from gsea_plus.distributed import DaskEngine
     from gsea_plus.errors import InputError
 
-    with distributed.LocalCluster(
-        n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         engine = DaskEngine(client=client)
         # a gene list item that is not a string fails in process_chunk, on the worker
         with pytest.raises(InputError, match="list 'bad'"):
-            gsea_plus.enrich_many({"ok": ["G1"], "bad": [1, 2]}, library={"T": ["G1"]},
-                                  engine=engine)
+            gsea_plus.enrich_many(
+                {"ok": ["G1"], "bad": [1, 2]}, library={"T": ["G1"]}, engine=engine
+            )
 
 
 def test_missing_dask_names_the_extra(monkeypatch):

@@ -59,9 +59,7 @@ def test_alias_downloads_the_enrichr_library(server, cache_root):
     assert lib.name == "KEGG_2021_Human"
     assert len(lib) == 320
     assert server.count("KEGG_2021_Human") == 1
-    assert lib.meta["sha256"] == sha256_bytes(
-        (server.root / "KEGG_2021_Human.gmt").read_bytes()
-    )
+    assert lib.meta["sha256"] == sha256_bytes((server.root / "KEGG_2021_Human.gmt").read_bytes())
     assert (cache_root / "libraries" / "KEGG_2021_Human.gmt").is_file()
     # the alias is case-insensitive and the second load is served from the cache
     import gsea_plus.library as library
@@ -288,7 +286,10 @@ def test_subprocess_stdout_redirected_stays_clean_while_downloading(server, tmp_
     with open(tmp_path / "out.tsv", "wb") as out:
         proc = subprocess.Popen(
             [str(GSEA_PLUS_EXE), "enrich", str(genes), "-l", TINY],
-            stdout=out, stderr=slave, stdin=subprocess.DEVNULL, env=subprocess_env(),
+            stdout=out,
+            stderr=slave,
+            stdin=subprocess.DEVNULL,
+            env=subprocess_env(),
         )
         os.close(slave)
         while True:

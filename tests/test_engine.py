@@ -47,9 +47,7 @@ def check_rows(df, *, correction="fdr_bh", family=None):
     a, b, c = k, big_k - k, n - k
     d = big_n - big_k - n + k
     np.testing.assert_allclose(df["Odds Ratio"], a * d / np.maximum(b * c, 1), rtol=1e-12)
-    np.testing.assert_allclose(
-        df["Combined Score"], -np.log(ref) * df["Odds Ratio"], rtol=1e-9
-    )
+    np.testing.assert_allclose(df["Combined Score"], -np.log(ref) * df["Odds Ratio"], rtol=1e-9)
     assert (df["Genes"].str.count(";") + 1 == k).all()
     p = df["P-value"].to_numpy()
     assert list(p) == sorted(p)
@@ -285,7 +283,10 @@ def test_parity_on_benchmark_library(path):
             # and Fisher's exact test on the 2x2 table for the top rows
             for r in df.head(10).to_dict("records"):
                 k, big_k, n, big_n = (
-                    r["Overlap Size"], r["Term Size"], r["List Size"], r["Background Size"]
+                    r["Overlap Size"],
+                    r["Term Size"],
+                    r["List Size"],
+                    r["Background Size"],
                 )
                 _, p = fisher_exact([[k, big_k - k], [n - k, big_n - big_k - n + k]], "greater")
                 assert r["P-value"] == pytest.approx(p, rel=1e-9)

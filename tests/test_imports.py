@@ -40,7 +40,7 @@ def _run_probe(args: list[str]) -> dict:
     )
     line = [ln for ln in proc.stderr.splitlines() if ln.startswith("MODULES=")]
     assert line, proc.stderr
-    result = json.loads(line[-1][len("MODULES="):])
+    result = json.loads(line[-1][len("MODULES=") :])
     result["stdout"] = proc.stdout
     return result
 
@@ -94,7 +94,10 @@ def test_import_gsea_plus_is_cheap():
             "-c",
             "import sys, gsea_plus; print(sorted({m.split('.')[0] for m in sys.modules}))",
         ],
-        capture_output=True, text=True, env=subprocess_env(), timeout=60,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     loaded = set(eval(proc.stdout))  # a printed list of names

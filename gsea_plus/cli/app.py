@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from gsea_plus import __version__
+from gsea_plus._version import __version__
 from gsea_plus.cli import batch, enrich, gene, libraries, model, prerank
 
 app = typer.Typer(

@@ -32,7 +32,7 @@ def gene_cmd(
     """
     import pandas as pd
 
-    from gsea_plus.evidence import gene_function
+    from gsea_plus.api import gene_function
 
     candidates, members = gene_function(gene, library, model=model, offline=params.offline(offline))
     result = pd.concat(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import typer
-
 from typing import Annotated
+
+import typer
 
 from gsea_plus.cli.common import err_console, out_console, resolve_format, write_frame
 from gsea_plus.cli.params import Format
@@ -66,12 +66,12 @@ def download_cmd(
     ] = False,
 ) -> None:
     """Download libraries from Enrichr into the cache (verified, atomic)."""
-    from gsea_plus.errors import NetworkError
+    from gsea_plus.errors import InputError
     from gsea_plus.library import download_library
     from gsea_plus.options import OFFLINE_ENV, offline_default
 
     if offline_default(None):
-        raise NetworkError(f"{OFFLINE_ENV} is set: offline mode forbids downloading")
+        raise InputError(f"{OFFLINE_ENV} is set: offline mode forbids downloading")
     for spec in names:
         entry = download_library(spec, force=force)
         name = entry.name

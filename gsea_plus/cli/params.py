@@ -30,13 +30,15 @@ from gsea_plus.options import (
 )
 
 #: Default of every :class:`EnrichOptions` / :class:`BatchOptions` field, for signatures.
-ENRICH = {f.name: f.default for f in dataclasses.fields(EnrichOptions) if f.init}
-BATCH = {f.name: f.default for f in dataclasses.fields(BatchOptions) if f.init}
+ENRICH: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(EnrichOptions) if f.init}
+BATCH: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(BatchOptions) if f.init}
 
 
 def one_of(values: tuple[str, ...] | list[str]) -> str:
-    """The metavar of a choice option: its choices (checked by the options classes, whose
-    messages name the option and every choice)."""
+    """The metavar of a choice option: its choices.
+
+    The options classes check the value; their messages name the option and every choice.
+    """
     return "[" + "|".join(values) + "]"
 
 

@@ -116,7 +116,6 @@ COMPARE_COLUMNS = [
 ]
 
 
-
 _VIEWS: dict = {}
 
 

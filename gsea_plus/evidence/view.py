@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ class ModelView:
     """
 
     prepared: PreparedLibrary
-    scorer: object
+    scorer: Any
     lib_to_vocab: np.ndarray
     allowed: np.ndarray
     coverage: float

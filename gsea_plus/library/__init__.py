@@ -8,10 +8,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from gsea_plus.errors import LibraryError
-from gsea_plus.options import offline_default
 from gsea_plus.library.catalog import CatalogEntry, catalog, find_entry, suggest
 from gsea_plus.library.core import GeneSetLibrary, sha256_bytes
 from gsea_plus.library.gmt import GeneSet, parse_gmt_bytes, read_gmt, write_gmt
+from gsea_plus.options import offline_default
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ class CatalogEntry:
 def catalog_path() -> Path:
     """Where the catalog is: inside the installed package, else the source checkout."""
     here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "_libraries" / "catalog.tsv", here.parent / "libraries" / "catalog.tsv"):
+    candidates = (here / "_libraries" / "catalog.tsv", here.parent / "libraries" / "catalog.tsv")
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
     raise LibraryError("the library catalog (catalog.tsv) is missing from the installation")

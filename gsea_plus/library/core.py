@@ -171,7 +171,9 @@ class GeneSetLibrary:
         """The library as GMT rows."""
         return [
             GeneSet(t, d, tuple(self.term_genes(i)))
-            for i, (t, d) in enumerate(zip(self.terms.tolist(), self.descriptions.tolist()))
+            for i, (t, d) in enumerate(
+                zip(self.terms.tolist(), self.descriptions.tolist(), strict=True)
+            )
         ]
 
     @property
@@ -215,9 +217,7 @@ class GeneSetLibrary:
             genes=np.array(_SEP.join(self.genes.tolist())),
             terms=np.array(_SEP.join(self.terms.tolist())),
             descriptions=np.array(_SEP.join(self.descriptions.tolist())),
-            meta=np.array(
-                json.dumps({"name": self.name, "format": FORMAT_VERSION, **self.meta})
-            ),
+            meta=np.array(json.dumps({"name": self.name, "format": FORMAT_VERSION, **self.meta})),
         )
         atomic_write(Path(path), buf)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gsea_plus import __version__
+from gsea_plus._version import __version__
 from gsea_plus.errors import InputError, LibraryError, NetworkError, NotFoundError
 from gsea_plus.library.cache import atomic_write, cache_dir
 from gsea_plus.library.core import GeneSetLibrary, sha256_bytes
@@ -71,7 +71,9 @@ def _timeout() -> tuple[float, float]:
     return (t, t) if t is not None else TIMEOUT
 
 
-def fetch_bytes(url: str, *, what: str, max_bytes: int | None = None, progress: bool = True) -> bytes:
+def fetch_bytes(
+    url: str, *, what: str, max_bytes: int | None = None, progress: bool = True
+) -> bytes:
     """GET ``url`` with retries, a size cap and a progress bar; return the body.
 
     Raises

@@ -50,7 +50,7 @@ def download(
     """
     import requests
 
-    from gsea_plus import __version__
+    from gsea_plus._version import __version__
     from gsea_plus.library.cache import cache_dir
 
     if not _ID.match(repo_id):

@@ -110,6 +110,7 @@ class _Base:
 
 
 def multi_hot(ids: Sequence[np.ndarray], n_cols: int, weights=None) -> sp.csr_matrix:
+    """A sparse (lists x ``n_cols``) matrix with a 1 (or the weight) at each list's ids."""
     indptr = np.zeros(len(ids) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(i) for i in ids])
     indices = np.concatenate(ids).astype(np.int64) if len(ids) else np.zeros(0, np.int64)

@@ -309,6 +309,7 @@ def train_model(
     stopped = ""
     bar = None
     if progress:
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -317,15 +318,13 @@ def train_model(
             TimeRemainingColumn,
         )
 
-        from gsea_plus.cli.common import err_console
-
         bar = Progress(
             TextColumn("epoch {task.fields[epoch]}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}"),
             TimeRemainingColumn(),
-            console=err_console(),
+            console=Console(stderr=True),
             transient=False,
         )
         bar.start()
