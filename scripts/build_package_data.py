@@ -169,8 +169,9 @@ def build_libraries(shared: Path, out: Output) -> dict[str, str]:
     return cells
 
 
-def build_idmap(shared: Path, out: Output) -> None:
-    """The HGNC columns the ID map needs, and mouse -> human orthologs."""
+def build_idmap(shared: Path, out: Output) -> set[str]:
+    """The HGNC columns the ID map needs, and mouse -> human orthologs; returns the
+    approved symbols."""
     hgnc = read_tsv(shared / HGNC_INPUT)
     missing = set(HGNC_COLUMNS) - set(hgnc[0])
     if missing:
@@ -233,10 +234,11 @@ def build_idmap(shared: Path, out: Output) -> None:
         description="mouse symbol and mouse Entrez ID -> current human symbol",
         **input_record(shared, ORTHOLOG_INPUT),
     )
+    return approved
 
 
-def build_example(shared: Path, out: Output) -> None:
-    """The 100 genes with the highest score of the ageing-muscle GTEx signature."""
+def build_example(shared: Path, out: Output, approved: set[str]) -> None:
+    """The 100 current symbols with the highest score of the ageing-muscle signature."""
     text = (shared / SIGNATURE_INPUT).read_text(encoding="utf-8")
     scores: dict[str, float] = {}
     for line in text.split("\n")[1:]:  # header "0,1"
@@ -249,7 +251,9 @@ def build_example(shared: Path, out: Output) -> None:
     misplaced = [g for g in _AGE_UP_MARKERS if ranked.index(g) >= half]
     if misplaced:  # the sign convention below would be wrong
         raise SystemExit(f"age-up markers in the lower half of the signature: {misplaced}")
-    top = ranked[:EXAMPLE_SIZE]
+    skipped = [g for g in ranked[: EXAMPLE_SIZE * 2] if g not in approved]
+    top = [g for g in ranked if g in approved][:EXAMPLE_SIZE]
+    skipped = [g for g in skipped if scores[g] >= scores[top[-1]]]
     bad = [g for g in top if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.\-]*", g)]
     if bad:
         raise SystemExit(f"unexpected gene names in the example: {bad}")
@@ -258,9 +262,11 @@ def build_example(shared: Path, out: Output) -> None:
         "# skeletal muscle (GTEx). One gene per line, highest score first.",
         "# Source: MaayanLab/blitzgsea testing/ageing_muscle_gtex.tsv @d65eb731 (Apache-2.0;",
         "#   GTEx open-access data), a ranked signature of 14,686 genes (gene,score).",
-        f"# Selection: the {EXAMPLE_SIZE} rows with the highest score. The source does not",
-        "#   document its sign; positive is read as 'higher in older donors' because genes",
-        "#   known to rise with age in muscle (EDA2R, CDKN1A, MYH8, FST, C4A) score positive.",
+        f"# Selection: the {EXAMPLE_SIZE} genes with the highest score among current HGNC",
+        f"#   symbols (skipped: {', '.join(skipped)}).",
+        "# Sign: the source does not document it; positive is read as 'higher in older",
+        "#   donors' because genes known to rise with age in muscle (EDA2R, CDKN1A, MYH8,",
+        "#   FST, C4A) score positive.",
         f"# Built by scripts/build_package_data.py; scores from {top[0]} ({scores[top[0]]:.3f})",
         f"#   down to {top[-1]} ({scores[top[-1]]:.3f}).",
     ]
@@ -271,7 +277,7 @@ def build_example(shared: Path, out: Output) -> None:
         compress=False,
         kind="example",
         source="MaayanLab/blitzgsea testing/ageing_muscle_gtex.tsv @d65eb731 (GTEx v8 muscle)",
-        version=f"top {EXAMPLE_SIZE} by score of 14,686 genes",
+        version=f"top {EXAMPLE_SIZE} current HGNC symbols by score of 14,686 genes",
         licence="Apache-2.0 (blitzgsea); GTEx open-access data",
         description="example gene list: genes up-regulated in ageing human skeletal muscle",
         **input_record(shared, SIGNATURE_INPUT),
@@ -353,8 +359,8 @@ def main(argv: list[str] | None = None) -> int:
             old.unlink()
     out = Output(args.out)
     cells = build_libraries(args.shared, out)
-    build_idmap(args.shared, out)
-    build_example(args.shared, out)
+    approved = build_idmap(args.shared, out)
+    build_example(args.shared, out, approved)
     manifest = {"format": 1, "files": out.files}
     (args.out / "MANIFEST.json").write_text(
         json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8"

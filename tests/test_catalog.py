@@ -122,6 +122,18 @@ def test_wheel_carries_the_catalog(tmp_path):
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "gsea-plus = gsea_plus.cli:main" in zf.read(entry_points).decode()
         assert not [n for n in names if n.startswith("tests/") or "/__pycache__/" in n]
+        # the package data: bundled libraries, ID map, example list, manifest
+        data = REPO / "gsea_plus" / "data"
+        shipped = sorted(
+            p.relative_to(REPO).as_posix()
+            for p in data.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        )
+        assert "gsea_plus/data/libraries/GO_Biological_Process_2023.gmt.gz" in shipped
+        assert "gsea_plus/data/idmap/hgnc_genes.tsv.gz" in shipped
+        for rel in shipped:
+            assert rel in names, rel
+            assert zf.read(rel) == (REPO / rel).read_bytes(), rel
         zf.extractall(tmp_path / "site")
     # installed from the wheel (no checkout beside it), the catalog is found in the package
     code = (
@@ -140,3 +152,26 @@ def test_wheel_carries_the_catalog(tmp_path):
     path, name = proc.stdout.split()
     assert path == str(tmp_path / "site" / "gsea_plus" / "_libraries" / "catalog.tsv")
     assert name == "KEGG_2021_Human"
+    # ... and the bundled library, the ID map and the example work from the installed wheel
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from gsea_plus.library import load_library; from gsea_plus.idmap import IdMap;"
+        "from gsea_plus.data import example_gene_list;"
+        "lib = load_library('GO_BP'); print(lib.name, len(lib), lib.meta['source'].split(';')[0]);"
+        "print(IdMap.bundled().convert(['ENSG00000141510.17', 'SEPT7']).symbols);"
+        "print(example_gene_list())"
+    )
+    env = subprocess_env(GSEA_PLUS_OFFLINE="1", GSEA_PLUS_ENRICHR_URL="http://127.0.0.1:9/Enrichr")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "site")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lib_line, converted, example = proc.stdout.splitlines()
+    assert lib_line.startswith("GO_Biological_Process_2023 5407 bundled with gsea-plus")
+    assert converted == "['TP53', 'SEPTIN7']"
+    assert example.startswith(str(tmp_path / "site" / "gsea_plus" / "data"))
