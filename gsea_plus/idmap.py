@@ -15,7 +15,8 @@ Precedence, for one upper-cased token (human)
 ---------------------------------------------
 1. an approved symbol is kept as is (even when it is also another gene's alias);
 2. an Ensembl gene ID (``ENSG`` + 11 digits, optional ``.version`` and ``_PAR_Y``
-   suffixes) or an Entrez ID (digits only) maps to its gene;
+   suffixes) or an Entrez ID (digits only) maps to its gene (an ID wins over a symbol
+   of the same text: ``225`` is EGR1's alias but ABCD2's Entrez ID, and reads as ABCD2);
 3. a previous symbol maps to the gene that had it;
 4. an alias maps to its gene.
 
@@ -24,8 +25,10 @@ left unconverted and listed with its candidates. A token nothing knows is *unkno
 is kept as is (a custom library may still contain it).
 
 With ``species="mouse"``, mouse symbols (case-insensitive) and mouse Entrez IDs map to
-their human orthologs (HomoloGene 2014; human symbols re-pointed to current ones);
-tokens without a human ortholog are reported as unknown.
+their human orthologs (HomoloGene 2014; human symbols re-pointed to current ones). A
+mouse symbol with several human orthologs is ambiguous unless one of them has the same
+name. Tokens without a human ortholog are reported (as "without a human ortholog"); the
+mouse table knows 2014 mouse symbols only, not mouse aliases or Ensembl IDs.
 """
 
 from __future__ import annotations
@@ -360,10 +363,10 @@ class IdMap:
         if key in self.approved:
             return "symbol", "", (key,)
         match = _ENSEMBL_RE.match(key)
-        if match is not None:
-            return _decide(self._ensembl.get(match.group(1)), ENSEMBL)
-        if _ENTREZ_RE.match(key):
-            return _decide(self._entrez.get(key), ENTREZ)
+        if match is not None and match.group(1) in self._ensembl:
+            return _decide(self._ensembl[match.group(1)], ENSEMBL)
+        if key in self._entrez and _ENTREZ_RE.match(key):
+            return _decide(self._entrez[key], ENTREZ)
         if key in self._previous:
             return _decide(self._previous[key], PREVIOUS)
         return _decide(self._aliases.get(key), ALIAS)
@@ -384,8 +387,10 @@ class IdMap:
                 by_symbol.setdefault(mouse_symbol.upper(), set()).add(human)
                 if mouse_entrez:
                     by_entrez.setdefault(mouse_entrez, set()).add(human)
+            # A mouse symbol with several human orthologs is ambiguous, unless one of them
+            # has the same name (Ankhd1 -> ANKHD1, not the read-through ANKHD1-EIF4EBP3).
             self._mouse = (
-                {k: tuple(sorted(v)) for k, v in by_symbol.items()},
+                {k: (k,) if k in v else tuple(sorted(v)) for k, v in by_symbol.items()},
                 {k: tuple(sorted(v)) for k, v in by_entrez.items()},
             )
         return self._mouse
