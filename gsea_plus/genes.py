@@ -94,7 +94,6 @@ _MANGLED_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 _MANGLED_RE = re.compile(r"^(?:(?P<d1>\d{1,2})-(?P<m1>[A-Z]{3})|(?P<m2>[A-Z]{3})-(?P<d2>\d{1,2}))$")
 _SPLIT_RE = re.compile(r"[,\t; ]+")
-_ROW_RE = re.compile(r"\r?\n")
 # Invisible format characters (Unicode category Cf): removed wherever they are.
 _INVISIBLE_RE = re.compile(
     "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
@@ -197,23 +196,6 @@ def _is_entrez(token: str) -> bool:
     return bool(_ENTREZ_RE.match(token))
 
 
-def _row_tokens(row: str, invalid: list[str]) -> tuple[str, list[str]]:
-    """The content of one row (comment removed) and its tokens; bad tokens go to ``invalid``."""
-    row = _INVISIBLE_RE.sub("", row)
-    row = _SPACES_RE.sub(" ", row)
-    line = row.split("#", 1)[0].strip(" \t")
-    tokens = []
-    for t in _SPLIT_RE.split(line):
-        t = t.strip(" ").strip('"').strip("'")
-        if not t:
-            continue
-        if _CONTROL_RE.search(t):
-            invalid.append(t)
-            continue
-        tokens.append(t)
-    return line, tokens
-
-
 def parse_gene_text(text: str) -> GeneList:
     """Parse the text of a gene list.
 
@@ -237,8 +219,21 @@ def parse_gene_text(text: str) -> GeneList:
     header: str | None = None
     first_content = True
     numeric_only: list[str] = []
-    for raw in _ROW_RE.split(text):
-        line, tokens = _row_tokens(raw, invalid)
+    if not text.isascii():
+        text = _SPACES_RE.sub(" ", _INVISIBLE_RE.sub("", text))
+    text = text.replace("\r\n", "\n")
+    controls = _CONTROL_RE.search(text) is not None
+    for raw in text.split("\n"):
+        # a CR ending a row is a line end (CRCRLF, a last row without LF); inside a row
+        # a lone CR is reported below
+        line = raw.rstrip("\r").split("#", 1)[0].strip(" \t")
+        if not line:
+            continue
+        tokens = [t.strip('"').strip("'") for t in _SPLIT_RE.split(line)]
+        tokens = [t for t in tokens if t]
+        if controls and _CONTROL_RE.search(line) is not None:
+            invalid.extend(t for t in tokens if _CONTROL_RE.search(t))
+            tokens = [t for t in tokens if not _CONTROL_RE.search(t)]
         if not tokens:
             continue
         if first_content:
@@ -248,7 +243,7 @@ def parse_gene_text(text: str) -> GeneList:
                 header = line
                 continue
         weight: float | None = None
-        if all(_is_number(t) for t in tokens):
+        if _is_number(tokens[0]) and all(_is_number(t) for t in tokens):
             if all(_is_entrez(t) for t in tokens):  # Entrez IDs, one or several
                 symbols = tokens
             elif len(tokens) >= 2 and _is_entrez(tokens[0]):  # "7157,2.5"

@@ -68,6 +68,11 @@ def test_trailing_control_characters_are_reported_not_stripped(caplog):
     assert gl.genes == ["MDM2"] and gl.invalid == ["TP53\x0c"]
 
 
+def test_a_cr_ending_a_row_is_a_line_end():
+    assert parse_gene_text("TP53\r\r\nMDM2\nCDKN1A\r").genes == ABC
+    assert read_gene_list(["TP53\r", "MDM2\r\n", "CDKN1A"]).genes == ABC
+
+
 def test_a_lone_cr_file_is_an_error_that_names_the_line_ends(tmp_path):
     path = tmp_path / "classic_mac.txt"
     path.write_bytes(b"TP53\rMDM2\rCDKN1A\r")
