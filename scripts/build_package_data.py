@@ -170,8 +170,7 @@ def build_libraries(shared: Path, out: Output) -> dict[str, str]:
 
 
 def build_idmap(shared: Path, out: Output) -> set[str]:
-    """The HGNC columns the ID map needs, and mouse -> human orthologs; returns the
-    approved symbols."""
+    """Write the HGNC columns the ID map needs and the mouse orthologs; return approved symbols."""
     hgnc = read_tsv(shared / HGNC_INPUT)
     missing = set(HGNC_COLUMNS) - set(hgnc[0])
     if missing:
