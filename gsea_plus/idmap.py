@@ -261,7 +261,7 @@ class IdMap:
             raise InputError(f"{source}: not an HGNC table (no 'symbol' column)")
         at = {name: i for i, name in enumerate(names)}
         i_symbol, i_status = at["symbol"], at.get("status")
-        columns = [
+        columns: list[tuple[int, dict[str, list[str]]]] = [
             (at[c], {})
             for c in ("prev_symbol", "alias_symbol", "ensembl_gene_id", "entrez_id")
             if c in at
