@@ -1,4 +1,4 @@
-"""Reading gene lists and normalizing gene symbols.
+r"""Reading gene lists.
 
 A gene list comes from a file, standard input (``-``) or a Python iterable. Parsing
 tolerates what users paste: one gene per line or several separated by commas, tabs or
@@ -7,11 +7,28 @@ byte-order mark, CRLF line ends, stray whitespace and right-aligned columns.
 Symbols are upper-cased (matching is case-insensitive), duplicates are removed keeping
 the first occurrence, and spreadsheet-mangled symbols (``1-Mar``, ``7-Sep``) are
 recognized and reported.
+
+Characters
+----------
+- Rows are split on ``\n`` and ``\r\n`` only, never on other Unicode line breaks.
+- Invisible format characters (zero-width space and joiners, word joiner, a byte-order
+  mark anywhere, soft hyphen, bidi marks) are removed from tokens.
+- Unicode spaces (no-break space U+00A0, narrow no-break space, ideographic space, ...)
+  separate tokens like an ordinary space.
+- A token that still holds a control character (a lone CR, form feed, vertical tab,
+  NEL, NUL, ...) or a line/paragraph separator (U+2028, U+2029) cannot be a gene
+  name: it is dropped, listed in :attr:`GeneList.invalid` and warned about.
+
+Numbers
+-------
+A row holding only positive integers is read as Entrez gene IDs (one per number); a
+row ``ID,number`` is an identifier with a weight (``TP53,2.5``, ``7157,2.5``). Other
+rows holding only numbers are skipped with a warning. Identifier conversion (Entrez,
+Ensembl, aliases, mouse symbols) is :mod:`gsea_plus.idmap`'s job.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
@@ -20,18 +37,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gsea_plus.errors import InputError
+from gsea_plus.idmap import Conversion, IdMap, load_idmap
 from gsea_plus.textio import read_user_text
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "GeneList",
+    "convert_gene_list",
     "SymbolMapper",
     "load_mapper",
     "parse_gene_text",
     "read_gene_list",
     "resolve_mangled",
 ]
+
+#: The former alias matcher; :class:`~gsea_plus.idmap.IdMap` does its job and more.
+SymbolMapper = IdMap
 
 #: Header words recognized on the first line of a gene list (compared upper-cased).
 HEADER_WORDS = frozenset(
@@ -54,6 +76,15 @@ HEADER_WORDS = frozenset(
         "VALUE",
         "LOGFC",
         "LOG2FOLDCHANGE",
+        "BASEMEAN",
+        "ENTREZ",
+        "ENTREZID",
+        "ENTREZ_ID",
+        "ENTREZGENE",
+        "ENSEMBL",
+        "ENSEMBL_ID",
+        "ENSEMBL_GENE_ID",
+        "GENEID",
     }
 )
 
@@ -66,6 +97,15 @@ _MANGLED_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 _MANGLED_RE = re.compile(r"^(?:(?P<d1>\d{1,2})-(?P<m1>[A-Z]{3})|(?P<m2>[A-Z]{3})-(?P<d2>\d{1,2}))$")
 _SPLIT_RE = re.compile(r"[,\t; ]+")
+# Invisible format characters (Unicode category Cf): removed wherever they are.
+_INVISIBLE_RE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+)
+# Unicode space separators (category Zs) other than the ASCII space: read as a space.
+_SPACES_RE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+# Control characters (but tab and newline) and line/paragraph separators.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_ENTREZ_RE = re.compile(r"^[1-9]\d{0,9}$")
 _NUMBER_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|nan)$", re.I)
 
 
@@ -112,6 +152,11 @@ class GeneList:
         Original token -> candidate symbols, for spreadsheet-mangled names.
     header
         The header line that was skipped, if any.
+    original
+        Symbol -> the token as typed, when it differed only in case (``Trp53``); the
+        ID map uses it to recognize mouse symbols.
+    invalid
+        Tokens dropped because they hold control characters or Unicode line separators.
     """
 
     genes: list[str]
@@ -119,6 +164,8 @@ class GeneList:
     duplicates: list[str] = field(default_factory=list)
     mangled: dict[str, tuple[str, ...]] = field(default_factory=dict)
     header: str | None = None
+    original: dict[str, str] = field(default_factory=dict)
+    invalid: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.genes)
@@ -157,33 +204,48 @@ class GeneList:
         return changed
 
 
+def _is_entrez(token: str) -> bool:
+    return bool(_ENTREZ_RE.match(token))
+
+
 def parse_gene_text(text: str) -> GeneList:
     """Parse the text of a gene list.
 
     Parameters
     ----------
     text
-        File contents. A leading byte-order mark and CRLF line ends are tolerated.
+        File contents. A byte-order mark and CRLF line ends are tolerated; see the
+        module docstring for other characters and for numbers.
 
     Returns
     -------
     GeneList
-        The unique symbols, upper-cased, in input order.
+        The unique identifiers, upper-cased, in input order.
     """
-    text = text.lstrip("\ufeff")
     seen: dict[str, None] = {}
     weights: dict[str, float] = {}
     duplicates: list[str] = []
     mangled: dict[str, tuple[str, ...]] = {}
+    original: dict[str, str] = {}
+    invalid: list[str] = []
     header: str | None = None
     first_content = True
     numeric_only: list[str] = []
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
+    if not text.isascii():
+        text = _SPACES_RE.sub(" ", _INVISIBLE_RE.sub("", text))
+    text = text.replace("\r\n", "\n")
+    controls = _CONTROL_RE.search(text) is not None
+    for raw in text.split("\n"):
+        # a CR ending a row is a line end (CRCRLF, a last row without LF); inside a row
+        # a lone CR is reported below
+        line = raw.rstrip("\r").split("#", 1)[0].strip(" \t")
         if not line:
             continue
-        tokens = [t.strip().strip('"').strip("'") for t in _SPLIT_RE.split(line)]
+        tokens = [t.strip('"').strip("'") for t in _SPLIT_RE.split(line)]
         tokens = [t for t in tokens if t]
+        if controls and _CONTROL_RE.search(line) is not None:
+            invalid.extend(t for t in tokens if _CONTROL_RE.search(t))
+            tokens = [t for t in tokens if not _CONTROL_RE.search(t)]
         if not tokens:
             continue
         if first_content:
@@ -192,15 +254,22 @@ def parse_gene_text(text: str) -> GeneList:
             if upper[0] in HEADER_WORDS or " ".join(upper) in HEADER_WORDS:
                 header = line
                 continue
-        # "GENE,weight" / "GENE<TAB>score": one symbol followed only by numbers.
-        if len(tokens) >= 2 and all(_is_number(t) for t in tokens[1:]):
+        weight: float | None = None
+        if _is_number(tokens[0]) and all(_is_number(t) for t in tokens):
+            if all(_is_entrez(t) for t in tokens):  # Entrez IDs, one or several
+                symbols = tokens
+            elif len(tokens) >= 2 and _is_entrez(tokens[0]):  # "7157,2.5"
+                symbols = [tokens[0]]
+                weight = float(tokens[1])
+            else:
+                numeric_only.append(line)
+                continue
+        elif len(tokens) >= 2 and all(_is_number(t) for t in tokens[1:]):
+            # "GENE,weight" / "GENE<TAB>score": one identifier followed only by numbers.
             symbols = [tokens[0]]
-            weight: float | None = float(tokens[1])
+            weight = float(tokens[1])
         else:
             symbols = [t for t in tokens if not _is_number(t)]
-            weight = None
-            if not symbols:
-                numeric_only.append(tokens[0])
         for token in symbols:
             candidates = resolve_mangled(token)
             if candidates is not None:
@@ -212,13 +281,22 @@ def parse_gene_text(text: str) -> GeneList:
                 duplicates.append(symbol)
                 continue
             seen[symbol] = None
+            if candidates is None and token != symbol:
+                original[symbol] = token
             if weight is not None:
                 weights[symbol] = weight
     if numeric_only:
         log.warning(
-            "skipped %d lines holding only numbers, not gene symbols (e.g. %s)",
+            "skipped %d rows holding only numbers that are not gene IDs (e.g. %s)",
             len(numeric_only),
             ", ".join(numeric_only[:5]),
+        )
+    if invalid:
+        log.warning(
+            "dropped %d tokens holding control characters or Unicode line separators "
+            "(rows are split on \\n and \\r\\n only): %s",
+            len(invalid),
+            _show_invalid(invalid),
         )
     return GeneList(
         genes=list(seen),
@@ -226,7 +304,16 @@ def parse_gene_text(text: str) -> GeneList:
         duplicates=sorted(set(duplicates)),
         mangled=mangled,
         header=header,
+        original=original,
+        invalid=invalid,
     )
+
+
+def _show_invalid(tokens: list[str], limit: int = 3) -> str:
+    shown = ", ".join(ascii(t)[:60] for t in tokens[:limit])
+    if any("\r" in t for t in tokens):
+        shown += " (lone CR line ends? save the file with LF or CRLF line ends)"
+    return shown
 
 
 def read_gene_list(source: str | Path | Iterable[str]) -> GeneList:
@@ -254,7 +341,13 @@ def read_gene_list(source: str | Path | Iterable[str]) -> GeneList:
         name = "gene list"
     genes = parse_gene_text(text)
     if not genes.genes:
-        raise InputError(f"{name}: the gene list is empty")
+        more = ""
+        if genes.invalid:
+            more = (
+                f" ({len(genes.invalid)} tokens dropped for control characters: "
+                f"{_show_invalid(genes.invalid)})"
+            )
+        raise InputError(f"{name}: the gene list is empty{more}")
     return genes
 
 
@@ -263,102 +356,60 @@ def read_gene_text(path: str | Path) -> str:
     return read_user_text(path, error=InputError, what="a gene list file")
 
 
-class SymbolMapper:
-    """Map aliases and previous symbols to current HGNC symbols.
-
-    Built from the HGNC complete set (columns ``symbol``, ``alias_symbol``,
-    ``prev_symbol``; ``|``-separated lists). Current symbols win over previous symbols,
-    which win over aliases; an alias shared by several genes is ambiguous and left
-    unmapped.
-    """
-
-    def __init__(self, mapping: dict[str, str], approved: set[str]):
-        self.mapping = mapping
-        self.approved = approved
-        self._universes: dict[tuple[int, int], tuple[Mapping[str, object], dict[str, str]]] = {}
-
-    @classmethod
-    def from_hgnc(cls, path: str | Path) -> SymbolMapper:
-        """Read an HGNC complete-set TSV (optionally gzipped)."""
-        import csv
-
-        path = Path(path)
-        text = read_user_text(path, what="an HGNC table")
-        reader = csv.DictReader(io.StringIO(text), delimiter="\t")
-        fields = set(reader.fieldnames or [])
-        if "symbol" not in fields:
-            raise InputError(f"{path}: not an HGNC table (no 'symbol' column)")
-        approved: set[str] = set()
-        prev: dict[str, set[str]] = {}
-        alias: dict[str, set[str]] = {}
-        for row in reader:
-            symbol = (row.get("symbol") or "").strip().upper()
-            if not symbol:
-                continue
-            approved.add(symbol)
-            for column, target in (("prev_symbol", prev), ("alias_symbol", alias)):
-                for other in (row.get(column) or "").replace('"', "").split("|"):
-                    other = other.strip().upper()
-                    if other:
-                        target.setdefault(other, set()).add(symbol)
-        mapping: dict[str, str] = {}
-        for table in (alias, prev):  # later tables override earlier ones
-            for other, symbols in table.items():
-                if len(symbols) == 1 and other not in approved:
-                    mapping[other] = next(iter(symbols))
-        return cls(mapping, approved)
-
-    def _by_current(self, universe: Mapping[str, object]) -> dict[str, str]:
-        """Current symbol -> universe symbol, built once per universe (batches reuse it)."""
-        key = (id(universe), len(universe))
-        cached = self._universes.get(key)
-        if cached is None or cached[0] is not universe:
-            table: dict[str, str] = {}
-            for u in universe:
-                table.setdefault(self.normalize(u), u)
-            cached = (universe, table)
-            self._universes[key] = cached
-        return cached[1]
-
-    def normalize(self, symbol: str) -> str:
-        """Return the current symbol for ``symbol`` (upper-cased), or it unchanged."""
-        symbol = symbol.upper()
-        if symbol in self.approved:
-            return symbol
-        return self.mapping.get(symbol, symbol)
-
-    def normalize_many(self, symbols: Iterable[str]) -> list[str]:
-        """Normalize each symbol; see :meth:`normalize`."""
-        return [self.normalize(s) for s in symbols]
-
-    def match(self, genes: Iterable[str], universe: Mapping[str, object]) -> dict[str, str]:
-        """Map genes missing from ``universe`` to the universe symbol of the same gene.
-
-        A gene matches when its current symbol is in the universe, or when a universe
-        symbol normalizes to the same current symbol (the library uses an older name).
-        Returns ``{input symbol: universe symbol}`` for the genes that could be matched.
-        """
-        missing = [g for g in genes if g not in universe]
-        if not missing:
-            return {}
-        by_current = self._by_current(universe)
-        out: dict[str, str] = {}
-        for g in missing:
-            current = self.normalize(g)
-            target = current if current in universe else by_current.get(current)
-            if target is not None and target != g:
-                out[g] = target
-        return out
-
-
-_MAPPERS: dict[str, SymbolMapper] = {}
-
-
 def load_mapper(hgnc: str | os.PathLike | SymbolMapper | None) -> SymbolMapper | None:
     """The alias mapper for an HGNC table path (read once per process), a mapper, or None."""
-    if hgnc is None or isinstance(hgnc, SymbolMapper):
-        return hgnc
-    path = os.fspath(hgnc)
-    if path not in _MAPPERS:
-        _MAPPERS[path] = SymbolMapper.from_hgnc(path)
-    return _MAPPERS[path]
+    if hgnc is None:
+        return None
+    from gsea_plus.idmap import load_idmap
+
+    return load_idmap(hgnc)
+
+
+def convert_gene_list(
+    gene_list: GeneList,
+    idmap: IdMap | None = None,
+    *,
+    species: str = "human",
+) -> tuple[GeneList, Conversion]:
+    """Convert a parsed gene list to current symbols; the input list is not changed.
+
+    Weights follow their gene (the first occurrence wins when two inputs become the same
+    symbol, e.g. ``TP53`` and ``ENSG00000141510``); such collapses are added to
+    ``duplicates``.
+
+    Parameters
+    ----------
+    gene_list
+        A parsed list (genes upper-cased by the parser).
+    idmap
+        Default: :func:`~gsea_plus.idmap.load_idmap` (the bundled map).
+    species
+        ``"human"`` or ``"mouse"``; see :meth:`~gsea_plus.idmap.IdMap.convert`.
+
+    Returns
+    -------
+    (GeneList, Conversion)
+        A new list of unique current symbols in input order, and the report.
+    """
+    idmap = idmap if idmap is not None else load_idmap()
+    conversion = idmap.convert(gene_list.genes, species=species, originals=gene_list.original)
+    genes: dict[str, None] = {}
+    weights: dict[str, float] = {}
+    collapsed: list[str] = []
+    for token, symbol in zip(gene_list.genes, conversion.symbols, strict=True):
+        if symbol in genes:
+            collapsed.append(symbol)
+            continue
+        genes[symbol] = None
+        if token in gene_list.weights:
+            weights[symbol] = gene_list.weights[token]
+    new = GeneList(
+        genes=list(genes),
+        weights=weights,
+        duplicates=sorted(set(gene_list.duplicates) | set(collapsed)),
+        mangled=dict(gene_list.mangled),
+        header=gene_list.header,
+        original=dict(gene_list.original),
+        invalid=list(gene_list.invalid),
+    )
+    return new, conversion

@@ -270,7 +270,8 @@ def test_iterables_of_pairs_and_unnamed_lists():
 
 def test_empty_list_is_reported_and_skipped(tmp_path, caplog):
     gmt = tmp_path / "l.gmt"
-    gmt.write_text("a\t\tG1\tG2\nnothing\tdesc\nb\t\tG9\tG10\nonly_numbers\t\t12\t13\n")
+    # (rows of integers are Entrez ids now; other numbers are still no genes)
+    gmt.write_text("a\t\tG1\tG2\nnothing\tdesc\nb\t\tG9\tG10\nonly_numbers\t\t1.5\t2e3\n")
     with caplog.at_level(logging.WARNING, logger="gsea_plus"):
         df = gsea_plus.enrich_many(gmt, library=TINY_SETS)
     assert df["List"].unique().tolist() == ["a", "b"]

@@ -22,7 +22,7 @@ from gsea_plus.library.catalog import (
 REPO = Path(__file__).resolve().parents[1]
 REQUIRED_ALIASES = {
     "KEGG": "KEGG_2021_Human",
-    "GO_BP": "GO_Biological_Process_2025",
+    "GO_BP": "GO_Biological_Process_2023",  # the bundled version: works offline
     "GO_MF": "GO_Molecular_Function_2025",
     "GO_CC": "GO_Cellular_Component_2025",
     "ChEA": "ChEA_2022",
@@ -31,7 +31,7 @@ REQUIRED_ALIASES = {
     "WikiPathways": "WikiPathways_2024_Human",
     "Hallmark": "MSigDB_Hallmark_2020",
 }
-HEADER = "name\taliases\tspecies\tcategory\tlicense\tdescription"
+HEADER = "name\taliases\tspecies\tcategory\tlicense\tdescription\tbundled"
 
 
 def test_catalog_file_is_well_formed():
@@ -40,8 +40,8 @@ def test_catalog_file_is_well_formed():
     assert rows[0] == HEADER
     for line in rows[1:]:
         fields = line.split("\t")
-        assert len(fields) == 6, line
-        name, aliases, species, category, license_, description = fields
+        assert len(fields) == 7, line
+        name, aliases, species, category, license_, description, bundled = fields
         assert name and name == name.strip() and " " not in name, line
         assert species in {"human", "mouse", "rat", "fly", "worm", "yeast", "fish"}, line
         assert category and license_ and description, line
@@ -72,15 +72,41 @@ def test_find_and_suggest():
 
 
 def test_parse_catalog_rejects_duplicates_and_bad_columns():
-    dup = HEADER + "\nA_1\tX\thuman\tc\tl\td\nB_1\tx\thuman\tc\tl\td\n"
+    dup = HEADER + "\nA_1\tX\thuman\tc\tl\td\t\nB_1\tx\thuman\tc\tl\td\t\n"
     with pytest.raises(LibraryError, match="used twice"):
         parse_catalog(dup)
     with pytest.raises(LibraryError, match="used twice"):
-        parse_catalog(HEADER + "\nA_1\t\thuman\tc\tl\td\nA_1\t\thuman\tc\tl\td\n")
+        parse_catalog(HEADER + "\nA_1\t\thuman\tc\tl\td\t\nA_1\t\thuman\tc\tl\td\t\n")
     with pytest.raises(LibraryError, match="columns"):
         parse_catalog("name\taliases\nA\tB\n")
-    ok = parse_catalog("# comment\n" + HEADER + "\nA_1\t a , b \thuman\tc\tl\td\n")
+    with pytest.raises(LibraryError, match="columns"):  # the six columns before 'bundled'
+        parse_catalog(HEADER.rsplit("\t", 1)[0] + "\nA_1\t\thuman\tc\tl\td\n")
+    ok = parse_catalog("# comment\n" + HEADER + "\nA_1\t a , b \thuman\tc\tl\td\t\n")
     assert ok[0].aliases == ("a", "b")
+    assert not ok[0].is_bundled
+
+
+def test_bundled_cell_is_file_and_sha256():
+    sha = "ab" * 32
+    (entry,) = parse_catalog(HEADER + f"\nA_1\t\thuman\tc\tl\td\tA_1.gmt.gz#sha256={sha}\n")
+    assert entry.is_bundled and entry.bundled == "A_1.gmt.gz" and entry.bundled_sha256 == sha
+    for bad in (
+        "A_1.gmt.gz",
+        f"A_1.gmt#sha256={sha}",
+        "A_1.gmt.gz#sha256=XYZ",
+        f"../x.gmt.gz#sha256={sha}",
+    ):
+        with pytest.raises(LibraryError, match="bundled cell"):
+            parse_catalog(HEADER + f"\nA_1\t\thuman\tc\tl\td\t{bad}\n")
+
+
+def test_the_catalog_bundles_go_bp_and_hallmark_with_open_licences():
+    bundled = {e.name: e for e in catalog() if e.is_bundled}
+    assert set(bundled) >= {"GO_Biological_Process_2023", "MSigDB_Hallmark_2020"}
+    for entry in bundled.values():
+        assert "CC BY 4.0" in entry.license or "CC0" in entry.license, entry
+        assert entry.bundled == f"{entry.name}.gmt.gz"
+    assert not find_entry("KEGG").is_bundled  # KEGG's licence: a download, never shipped
 
 
 def test_wheel_carries_the_catalog(tmp_path):
@@ -96,6 +122,18 @@ def test_wheel_carries_the_catalog(tmp_path):
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "gsea-plus = gsea_plus.cli:main" in zf.read(entry_points).decode()
         assert not [n for n in names if n.startswith("tests/") or "/__pycache__/" in n]
+        # the package data: bundled libraries, ID map, example list, manifest
+        data = REPO / "gsea_plus" / "data"
+        shipped = sorted(
+            p.relative_to(REPO).as_posix()
+            for p in data.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        )
+        assert "gsea_plus/data/libraries/GO_Biological_Process_2023.gmt.gz" in shipped
+        assert "gsea_plus/data/idmap/hgnc_genes.tsv.gz" in shipped
+        for rel in shipped:
+            assert rel in names, rel
+            assert zf.read(rel) == (REPO / rel).read_bytes(), rel
         zf.extractall(tmp_path / "site")
     # installed from the wheel (no checkout beside it), the catalog is found in the package
     code = (
@@ -114,3 +152,26 @@ def test_wheel_carries_the_catalog(tmp_path):
     path, name = proc.stdout.split()
     assert path == str(tmp_path / "site" / "gsea_plus" / "_libraries" / "catalog.tsv")
     assert name == "KEGG_2021_Human"
+    # ... and the bundled library, the ID map and the example work from the installed wheel
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from gsea_plus.library import load_library; from gsea_plus.idmap import IdMap;"
+        "from gsea_plus.data import example_gene_list;"
+        "lib = load_library('GO_BP'); print(lib.name, len(lib), lib.meta['source'].split(';')[0]);"
+        "print(IdMap.bundled().convert(['ENSG00000141510.17', 'SEPT7']).symbols);"
+        "print(example_gene_list())"
+    )
+    env = subprocess_env(GSEA_PLUS_OFFLINE="1", GSEA_PLUS_ENRICHR_URL="http://127.0.0.1:9/Enrichr")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "site")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lib_line, converted, example = proc.stdout.splitlines()
+    assert lib_line.startswith("GO_Biological_Process_2023 5407 bundled with gsea-plus")
+    assert converted == "['TP53', 'SEPTIN7']"
+    assert example.startswith(str(tmp_path / "site" / "gsea_plus" / "data"))

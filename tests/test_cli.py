@@ -194,8 +194,8 @@ def test_libraries_commands_against_loopback(enrichr, cache_root):
     assert result.exit_code == 0
     rows = {r["name"]: r for r in parse_tsv(result.stdout)}
     assert rows["KEGG_2021_Human"]["cached"] == "True"
-    assert rows["GO_Biological_Process_2025"]["cached"] == "False"
-    assert "GO_BP" in rows["GO_Biological_Process_2025"]["aliases"]
+    assert rows["GO_Molecular_Function_2025"]["cached"] == "False"
+    assert "GO_MF" in rows["GO_Molecular_Function_2025"]["aliases"]
 
     # the cached library is used offline with the alias, without a request
     genes = cache_root.parent / "g.txt"
@@ -258,17 +258,18 @@ def test_error_unknown_library_offline_suggests(run_cli, files, cache_root, enri
 
 def test_offline_says_what_is_missing(run_cli, files, cache_root, enrichr, monkeypatch):
     _, gmt, genes = files
-    code, out, err = run_cli("enrich", genes, "-l", gmt, "-l", "GO_BP", "--offline")
+    # (GO_BP and Hallmark are bundled: they load offline, so GO_MF stands in here)
+    code, out, err = run_cli("enrich", genes, "-l", gmt, "-l", "GO_MF", "--offline")
     assert_one_error_line(
         code,
         err,
-        "GO_Biological_Process_2025 is not in the cache",
+        "GO_Molecular_Function_2025 is not in the cache",
         "--offline",
-        "gsea-plus libraries download GO_Biological_Process_2025",
+        "gsea-plus libraries download GO_Molecular_Function_2025",
     )
     monkeypatch.setenv("GSEA_PLUS_OFFLINE", "1")
-    code, out, err = run_cli("enrich", genes, "-l", "Hallmark")
-    assert_one_error_line(code, err, "MSigDB_Hallmark_2020 is not in the cache")
+    code, out, err = run_cli("enrich", genes, "-l", "KEGG")
+    assert_one_error_line(code, err, "KEGG_2021_Human is not in the cache")
     assert enrichr.count() == 0
     assert [f for f in cache_files(cache_root) if f.startswith("libraries/")] == []
 
@@ -510,9 +511,9 @@ def test_offline_env_applies_to_every_command(run_cli, files, enrichr, monkeypat
     sig = tmp_path / "sig.tsv"
     sig.write_text("".join(f"G{i}\t{i}\n" for i in range(30)))
     monkeypatch.setenv("GSEA_PLUS_OFFLINE", "1")
-    for args in (("enrich", genes, "-l", "Hallmark"), ("prerank", sig, "-l", "Hallmark")):
+    for args in (("enrich", genes, "-l", "KEGG"), ("prerank", sig, "-l", "KEGG")):
         code, out, err = run_cli(*args)
-        assert_one_error_line(code, err, "MSigDB_Hallmark_2020 is not in the cache")
+        assert_one_error_line(code, err, "KEGG_2021_Human is not in the cache")
     assert enrichr.count() == 0
 
 

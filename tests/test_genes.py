@@ -58,12 +58,18 @@ def test_weights_duplicates_header_reported():
     assert len(gl) == 2
 
 
-def test_numeric_only_lines_are_reported(caplog):
-    # e.g. Entrez IDs pasted instead of symbols: skipped, but never silently
+def test_integer_lines_are_entrez_ids_other_numbers_are_reported(caplog):
+    # Entrez IDs are kept as identifiers (idmap converts them); other numbers-only rows
+    # are skipped, but never silently
     with caplog.at_level(logging.WARNING, logger="gsea_plus"):
         gl = parse_gene_text("TP53\n7157\n4193\n")
+    assert gl.genes == ["TP53", "7157", "4193"]
+    assert not caplog.records
+    with caplog.at_level(logging.WARNING, logger="gsea_plus"):
+        gl = parse_gene_text("TP53\n-1.5\n0\n2.5e3\n007\n")
     assert gl.genes == ["TP53"]
-    assert any("2 lines" in r.getMessage() and "7157" in r.getMessage() for r in caplog.records)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("4 rows" in m and "-1.5" in m and "007" in m for m in messages), messages
 
 
 def test_a_gene_named_like_a_header_word_later_is_kept():

@@ -18,7 +18,7 @@ from gsea_plus.library.cache import atomic_write, cache_dir
 def test_resolve_name():
     assert resolve_name("KEGG") == "KEGG_2021_Human"
     assert resolve_name("kegg") == "KEGG_2021_Human"
-    assert resolve_name("GO_BP") == "GO_Biological_Process_2025"
+    assert resolve_name("GO_BP") == "GO_Biological_Process_2023"  # the bundled version
     assert resolve_name("Hallmark") == "MSigDB_Hallmark_2020"
     assert resolve_name("KEGG_2021_Human") == "KEGG_2021_Human"
     # not in the catalog: passed through as a possible Enrichr name

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from gsea_plus.errors import LibraryError
+from gsea_plus.errors import GseaPlusError, LibraryError
 from gsea_plus.library.catalog import CatalogEntry, catalog, find_entry, suggest
 from gsea_plus.library.core import GeneSetLibrary, sha256_bytes
 from gsea_plus.library.gmt import GeneSet, parse_gmt_bytes, read_gmt, write_gmt
@@ -152,9 +152,15 @@ def _parsed_cache_path(sha: str) -> Path | None:
 
 
 def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
+    from gsea_plus.errors import NetworkError
     from gsea_plus.library.download import cached
 
     name = resolve_name(spec)
+    catalog_entry = find_entry(name)
+    if catalog_entry is not None and catalog_entry.is_bundled:
+        # The bundled copy wins over a cached download of the same name: its content is
+        # pinned by the catalog's sha256, so results do not depend on the cache or network.
+        return _load_bundled(catalog_entry)
     entry = cached(name)
     if not entry.exists():
         if offline:
@@ -162,14 +168,77 @@ def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
             more = f"; close names: {', '.join(hint)}" if hint and spec not in hint else ""
             raise LibraryError(
                 f"library {name} is not in the cache and --offline forbids downloading it "
-                f"(run: gsea-plus libraries download {name}){more}"
+                f"(run: gsea-plus libraries download {name}){more}; {_offline_hint(offline=True)}"
             )
-        entry = download_library(spec)
+        try:
+            entry = download_library(spec)
+        except NetworkError as exc:
+            raise type(exc)(f"{exc}; {_offline_hint(offline=False)}") from exc
     key = ("name", name, entry.meta_path.stat().st_mtime_ns)
     lib = _MEMO.get(key)
     if lib is None:
         lib = entry.load()
         _MEMO[key] = lib
+    return lib
+
+
+def _offline_hint(*, offline: bool) -> str:
+    """What to do when a library is neither bundled, cached nor downloadable."""
+    from gsea_plus.library.catalog import bundled_entries
+
+    names = ", ".join(
+        f"{e.aliases[0]}={e.name}" if e.aliases else e.name for e in bundled_entries()
+    )
+    if offline:
+        return (
+            f"bundled libraries work offline: {names}; or pass a GMT file (-l path/to/file.gmt); "
+            "or drop --offline (GSEA_PLUS_OFFLINE) to download it, from an Enrichr mirror if "
+            "GSEA_PLUS_ENRICHR_URL is set"
+        )
+    return (
+        f"without network, use a bundled library ({names}) or a GMT file "
+        "(-l path/to/file.gmt), and --offline to never try the network; "
+        "or set GSEA_PLUS_ENRICHR_URL to a reachable Enrichr mirror"
+    )
+
+
+def _load_bundled(entry: CatalogEntry) -> GeneSetLibrary:
+    """A library shipped in the package: no network, no cache needed, sha256 checked."""
+    from gsea_plus.data import read_data
+
+    key = ("bundled", entry.name, entry.bundled_sha256)
+    lib = _MEMO.get(key)
+    if lib is not None:
+        return lib
+    rel = f"libraries/{entry.bundled}"
+    try:
+        data = read_data(rel, sha256=entry.bundled_sha256)
+    except GseaPlusError as exc:
+        raise LibraryError(f"bundled library {entry.name}: {exc}") from exc
+    binary = _parsed_cache_path(entry.bundled_sha256)
+    if binary is not None and binary.is_file():
+        try:
+            lib = GeneSetLibrary.load(binary)
+        except LibraryError:
+            lib = None
+        if lib is not None and lib.meta.get("sha256") != entry.bundled_sha256:
+            lib = None
+    if lib is None:
+        from gsea_plus.data import manifest
+
+        record = manifest().get(rel, {})
+        source = f"bundled with gsea-plus (gsea_plus/data/{rel})"
+        if record.get("source"):
+            source += f"; from {record['source']}; licence {record.get('licence', '?')}"
+        meta = {"sha256": entry.bundled_sha256, "source": source}
+        lib = GeneSetLibrary.from_gene_sets(entry.name, parse_gmt_bytes(data, rel), meta=meta)
+        if binary is not None:
+            try:
+                lib.save(binary)
+            except LibraryError as exc:  # a read-only cache only costs speed
+                log.info("not caching the parsed library: %s", exc)
+    lib.name = entry.name
+    _MEMO[key] = lib
     return lib
 
 

@@ -5,15 +5,24 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from gsea_plus.errors import LibraryError
 
-__all__ = ["CatalogEntry", "catalog", "catalog_path", "find_entry", "suggest"]
+__all__ = [
+    "CatalogEntry",
+    "bundled_entries",
+    "catalog",
+    "catalog_path",
+    "find_entry",
+    "suggest",
+]
 
-_COLUMNS = ("name", "aliases", "species", "category", "license", "description")
+_COLUMNS = ("name", "aliases", "species", "category", "license", "description", "bundled")
+_BUNDLED_RE = re.compile(r"^(?P<file>[A-Za-z0-9_.\-]+\.gmt\.gz)#sha256=(?P<sha>[0-9a-f]{64})$")
 
 
 @dataclass(frozen=True)
@@ -26,13 +35,24 @@ class CatalogEntry:
     category: str
     license: str
     description: str
+    #: File name under ``gsea_plus/data/libraries/`` of a library shipped in the package.
+    bundled: str = ""
+    #: sha256 of the bundled file's uncompressed text (checked on load).
+    bundled_sha256: str = ""
+
+    @property
+    def is_bundled(self) -> bool:
+        """Whether the library ships inside the package (loads with no network)."""
+        return bool(self.bundled)
 
 
 def catalog_path() -> Path:
     """Where the catalog is: inside the installed package, else the source checkout."""
     here = Path(__file__).resolve().parent.parent
-    candidates = (here / "_libraries" / "catalog.tsv", here.parent / "libraries" / "catalog.tsv")
-    for candidate in candidates:
+    for candidate in (
+        here / "_libraries" / "catalog.tsv",
+        here.parent / "libraries" / "catalog.tsv",
+    ):
         if candidate.is_file():
             return candidate
     raise LibraryError("the library catalog (catalog.tsv) is missing from the installation")
@@ -48,6 +68,12 @@ def parse_catalog(text: str) -> list[CatalogEntry]:
     seen: dict[str, str] = {}
     for row in reader:
         aliases = tuple(a.strip() for a in (row["aliases"] or "").split(",") if a.strip())
+        bundled = (row["bundled"] or "").strip()
+        match = _BUNDLED_RE.match(bundled)
+        if bundled and match is None:
+            raise LibraryError(
+                f"catalog: bundled cell of {row['name']!r} must be FILE.gmt.gz#sha256=HEX"
+            )
         entry = CatalogEntry(
             name=row["name"].strip(),
             aliases=aliases,
@@ -55,6 +81,8 @@ def parse_catalog(text: str) -> list[CatalogEntry]:
             category=(row["category"] or "").strip(),
             license=(row["license"] or "").strip(),
             description=(row["description"] or "").strip(),
+            bundled=match.group("file") if match else "",
+            bundled_sha256=match.group("sha") if match else "",
         )
         for key in (entry.name, *entry.aliases):
             folded = key.casefold()
@@ -69,6 +97,11 @@ def parse_catalog(text: str) -> list[CatalogEntry]:
 def catalog() -> tuple[CatalogEntry, ...]:
     """All catalog entries, in file order."""
     return tuple(parse_catalog(catalog_path().read_text(encoding="utf-8")))
+
+
+def bundled_entries() -> tuple[CatalogEntry, ...]:
+    """The libraries shipped inside the package, in catalog order."""
+    return tuple(e for e in catalog() if e.is_bundled)
 
 
 def find_entry(name: str) -> CatalogEntry | None:
