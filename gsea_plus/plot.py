@@ -53,12 +53,14 @@ __all__ = [
     "enrichment_map_figure",
     "evidence_of",
     "figure_to_svg",
+    "nes_figure",
     "plot_comparison",
     "plot_enrichment",
     "plot_enrichment_map",
     "plot_running_sum",
     "running_sum_figure",
     "save_figure",
+    "select_compare_terms",
     "shorten_term",
     "shorten_terms",
 ]
@@ -723,6 +725,35 @@ def _term_members(rows: pd.DataFrame, gene_sets, library, offline) -> list[set[s
     return out
 
 
+def _decimate(y: np.ndarray, bins: int = 700) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values that draw the same line at figure resolution.
+
+    A signature of 20,000 genes would write 20,000 points per curve into an SVG; the
+    minimum and maximum of each of ``bins`` bins (plus both ends) look the same.
+    """
+    n = len(y)
+    if n <= 4 * bins:
+        return np.arange(n), y
+    edges = np.linspace(0, n, bins + 1).astype(np.int64)
+    starts = edges[:-1]
+    lo = np.minimum.reduceat(y, starts)
+    hi = np.maximum.reduceat(y, starts)
+    seg = np.repeat(np.arange(bins), np.diff(edges))
+    idx_lo = np.flatnonzero(y == lo[seg])
+    idx_hi = np.flatnonzero(y == hi[seg])
+    keep = np.zeros(n, dtype=bool)
+    # first index reaching each bin's extreme
+    first_lo = np.full(bins, -1)
+    first_hi = np.full(bins, -1)
+    first_lo[seg[idx_lo][::-1]] = idx_lo[::-1]
+    first_hi[seg[idx_hi][::-1]] = idx_hi[::-1]
+    keep[first_lo] = True
+    keep[first_hi] = True
+    keep[[0, n - 1]] = True
+    idx = np.flatnonzero(keep)
+    return idx, y[idx]
+
+
 def running_sum_figure(
     signature,
     result: pd.DataFrame,
@@ -797,14 +828,25 @@ def running_sum_figure(
             stats.append(f"NES {float(row['NES']):.2f}")
         if "FDR" in row.index:
             stats.append(f"FDR {float(row['FDR']):.1e}")
-        ax.plot(xs, rs, color=color, lw=1.4, label=_text(f"{label}  ({', '.join(stats)})"))
-        ax.fill_between(xs, 0, rs, where=edge, color=color, alpha=0.18, lw=0)
+        idx, shown = _decimate(rs)
+        ax.plot(idx, shown, color=color, lw=1.4, label=_text(f"{label}  ({', '.join(stats)})"))
+        ax.fill_between(
+            idx, 0, shown, where=edge[idx], color=color, alpha=0.14, lw=0, rasterized=True
+        )
         ax.plot([peak, peak], [0, rs[peak]], color=color, ls="--", lw=0.8)
         hit_edge = edge[positions]
         base = k - 1 - i
-        ax_hits.vlines(positions[hit_edge], base + 0.1, base + 0.9, color=color, lw=0.7, alpha=1.0)
         ax_hits.vlines(
-            positions[~hit_edge], base + 0.1, base + 0.9, color=color, lw=0.5, alpha=0.35
+            positions[hit_edge], base + 0.1, base + 0.9, color=color, lw=0.7, rasterized=True
+        )
+        ax_hits.vlines(
+            positions[~hit_edge],
+            base + 0.1,
+            base + 0.9,
+            color=color,
+            lw=0.5,
+            alpha=0.35,
+            rasterized=True,
         )
     ax.axhline(0, color="#888888", lw=0.6)
     ax.set_ylabel("running enrichment score")
@@ -818,8 +860,12 @@ def running_sum_figure(
     for spine in ax_hits.spines.values():
         spine.set_color("#bbbbbb")
     scores = np.asarray(sig.scores, dtype=float)
-    ax_rank.fill_between(xs, 0, scores, where=scores >= 0, color="#c0392b", alpha=0.75, lw=0)
-    ax_rank.fill_between(xs, 0, scores, where=scores < 0, color="#2471a3", alpha=0.75, lw=0)
+    idx, shown = _decimate(scores)
+    up = shown >= 0
+    for side, color in ((up, "#c0392b"), (~up, "#2471a3")):
+        ax_rank.fill_between(
+            idx, 0, shown, where=side, color=color, alpha=0.75, lw=0, rasterized=True
+        )
     cross = int(np.searchsorted(-scores, 0.0))
     if 0 < cross < n:
         ax_rank.axvline(cross, color="#666666", ls=":", lw=0.8)
@@ -1452,3 +1498,95 @@ def plot_enrichment_map(
         list_name=list_name,
     )
     return save_figure(fig, path, dpi=dpi)
+
+
+# --------------------------------------------------------------------------- prerank NES
+
+
+def nes_figure(
+    result: pd.DataFrame,
+    *,
+    top: int = 20,
+    threshold: float = 0.05,
+    title: str | None = None,
+    signature_name: str | None = None,
+    max_label: int = LABEL_CHARS,
+) -> Figure:
+    """The top terms of a preranked result as NES bars, one panel per library.
+
+    Terms: the ``top`` lowest FDR (then p) per library, drawn in NES order; colour =
+    FDR; terms above the FDR ``threshold`` are drawn pale.
+
+    Parameters
+    ----------
+    result
+        Results of :func:`gsea_plus.prerank.prerank`.
+    top
+        Terms per library.
+    threshold
+        FDR at or below which a term is significant.
+    title, signature_name
+        Figure title, or the signature's name for the default title.
+    max_label
+        Longest term label (IDs kept whole).
+    """
+    if result is None or len(result) == 0:
+        raise InputError("--plot: no term to plot")
+    groups = []
+    for lib, g in _library_groups(result):
+        g = g.sort_values(["FDR", "P-value"], kind="stable").head(top)
+        groups.append((lib, g.sort_values("NES", kind="stable")))
+    import pandas as pd
+
+    shown = pd.concat([g for _, g in groups])
+    fdr = np.asarray(shown["FDR"], dtype=float)
+    cvals, norm, cmap, clabel = _color_scale(fdr, "p")
+    clabel = "FDR"
+    n_rows = len(shown)
+    longest = max(len(lab) for lab in shorten_terms(shown["Term"], max_label))
+    side = 1.7
+    width = min(15.0, 3.6 + side + 0.062 * longest)
+    height = 1.9 + 0.27 * n_rows + 0.35 * len(groups)
+    fig = _new_figure(width, height)
+    outer = fig.add_gridspec(1, 2, width_ratios=[width - side, side])
+    grid = outer[0, 0].subgridspec(len(groups), 1, height_ratios=[len(g) + 0.6 for _, g in groups])
+    nes_all = np.asarray(shown["NES"], dtype=float)
+    lim = max(float(np.nanmax(np.abs(nes_all))), 1.0) * 1.08
+    axes = []
+    offset = 0
+    for i, (lib, g) in enumerate(groups):
+        ax = fig.add_subplot(grid[i, 0], sharex=axes[0] if axes else None)
+        axes.append(ax)
+        sl = slice(offset, offset + len(g))
+        y = np.arange(len(g))
+        colors = cmap(norm(cvals[sl]))
+        weak = fdr[sl] > threshold
+        colors[weak, 3] = 0.35
+        ax.barh(y, nes_all[sl], color=colors, height=0.72, edgecolor="none")
+        ax.axvline(0, color=_LINE, lw=0.8)
+        ax.set_yticks(y, [_text(lab) for lab in shorten_terms(g["Term"], max_label)], fontsize=8)
+        ax.set_ylim(-0.7, len(g) - 0.3)
+        ax.grid(axis="x", color="#e6e6e6", lw=0.6, zorder=0)
+        ax.set_axisbelow(True)
+        for spine in ("top", "right"):
+            ax.spines[spine].set_visible(False)
+        if len(groups) > 1:
+            ax.set_title(_text(lib), loc="left", fontsize=9, fontweight="bold")
+        if i < len(groups) - 1:
+            ax.tick_params(axis="x", labelbottom=False)
+        offset += len(g)
+    axes[0].set_xlim(-lim, lim)
+    axes[-1].set_xlabel("normalized enrichment score (NES)")
+    from matplotlib.patches import Patch
+
+    entries = (
+        [Patch(facecolor="#555555"), Patch(facecolor="#555555", alpha=0.35)],
+        [f"FDR <= {threshold:g}", f"FDR > {threshold:g}"],
+    )
+    _draw_key(fig.add_subplot(outer[0, 1]), height, norm, cmap, clabel, "p", entries)
+    libraries = [lib for lib, _ in groups]
+    head = title
+    if head is None:
+        head = _default_title(libraries, signature_name, f"top {top} terms by FDR", "")
+    fig.suptitle(_text(head), fontsize=10, x=0.02, ha="left")
+    return fig
