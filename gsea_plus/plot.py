@@ -581,7 +581,6 @@ def _draw_key(key, height, norm, cmap, clabel, color_by, entries, *, spacing=0.6
             getattr(handle, "get_linestyle", lambda: "-")() in ("None", "none", "")
         ):
             text.set_fontweight("bold")
-            text.set_x(-28)
 
 
 def _legend_entries(kind, area, size_ticks, size_label, threshold, evidence, color_by, raw):
@@ -1293,7 +1292,7 @@ def enrichment_map_figure(
     title: str | None = None,
     list_name: str | None = None,
     label: str = "representatives",
-    max_label: int = 44,
+    max_label: int = 60,
     seed: int = 0,
 ) -> Figure:
     """Enrichment map: terms as nodes, edges where their gene similarity passes the threshold.
@@ -1393,7 +1392,7 @@ def enrichment_map_figure(
     radii = np.sqrt(area(counts) * 1.3) / 2  # points
     texts = {
         int(i): ax.annotate(
-            _text(_wrap(short[i])),
+            _text(_wrap(short[i], 26)),
             pos[i],
             xytext=(0, radii[i] + 2),
             textcoords="offset points",
