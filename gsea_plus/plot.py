@@ -1211,8 +1211,14 @@ def _force_layout(weights: np.ndarray, groups: np.ndarray, *, seed: int = 0) -> 
         pos[members] = np.c_[x + pad + inner[:, 0] * (box - pad), y - pad - inner[:, 1] * box]
         x += box + 0.35
         row_height = max(row_height, box)
+    # Fill the square axes: scale each direction to [0, 1], but stretch one at most
+    # twice as much as the other, and centre what is left.
     pos -= pos.min(axis=0)
-    return pos / max(float(pos.max()), 1e-9)
+    span = np.maximum(pos.max(axis=0), 1e-9)
+    scale = 1.0 / span
+    scale = np.minimum(scale, 2.0 * scale.min())
+    pos *= scale
+    return pos + (1.0 - pos.max(axis=0)) / 2.0
 
 
 def _place_labels(fig, ax, pos: np.ndarray, radii: np.ndarray, texts: dict) -> None:
