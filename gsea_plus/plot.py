@@ -418,7 +418,7 @@ def enrichment_figure(
         Longest term label; longer names are shortened, their IDs kept whole.
     """
     if kind not in ("dot", "bar"):
-        raise InputError(f"--plot-kind must be dot or bar, not {kind!r}")
+        raise InputError(f"--plot-kind must be dot, bar or map, not {kind!r}")
     if color_by not in COLOR_BY:
         raise InputError(f"--color-by must be one of {', '.join(COLOR_BY)}, not {color_by!r}")
     if df is None or len(df) == 0:
@@ -662,8 +662,20 @@ def plot_enrichment(
     representatives: bool = False,
     dpi: int = 200,
 ) -> Path:
-    """Write :func:`enrichment_figure` to ``path`` (.png, .svg or .pdf, atomically)."""
+    """Write :func:`enrichment_figure` to ``path`` (.png, .svg or .pdf, atomically).
+
+    ``kind="map"`` draws :func:`enrichment_map_figure` instead (the ``top`` most
+    significant clustered terms; ``df`` is clustered with the defaults unless it has a
+    ``Cluster`` column), so ``--plot-kind`` can offer dot, bar and map.
+    """
     path = check_plot_path(path)
+    if kind == "map":
+        if "List" in df.columns and df["List"].nunique() > 1:
+            raise InputError("--plot-kind map draws one list; batch --plot draws the lists")
+        fig = enrichment_map_figure(
+            df, top=top, threshold=None, p_cutoff=threshold, title=title, list_name=list_name
+        )
+        return save_figure(fig, path, dpi=dpi)
     fig = enrichment_figure(
         df,
         kind=kind,

@@ -374,7 +374,8 @@ def test_enrichment_map_nodes_edges_clusters(libraries, tmp_path):
     n_clusters = clustered["Cluster"].nunique()
     legend_rows = re.findall(r"\b\d+: [^(]+\(\d+\)", text)
     assert len(legend_rows) == min(n_clusters, 10)
-    path = plot_enrichment_map(clustered, tmp_path / "map.png", dpi=80)
+    assert plot_enrichment_map(clustered, tmp_path / "map.svg").read_text().count("<svg") == 1
+    path = plot_enrichment(df, tmp_path / "map.png", kind="map", top=30, dpi=80)
     (_, w, _), ink, colours = png_stats(path)
     assert w > 500 and ink > 0.02 and colours > 10
     with pytest.raises(InputError, match="one list"):
