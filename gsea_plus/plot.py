@@ -1367,6 +1367,10 @@ def enrichment_map_figure(
     data = data[data["Cluster"].notna()]
     if len(data) == 0:
         raise InputError(f"--plot: no term with adjusted p <= {p_cutoff:g} for the enrichment map")
+    if len(data) < 2:
+        raise InputError(
+            f"--plot: the enrichment map needs at least 2 terms with adjusted p <= {p_cutoff:g}"
+        )
     data = data.sort_values([p_col], kind="stable").head(top).reset_index(drop=True)
     sets = term_gene_sets(data, gene_sets=gene_sets)
     sim = similarity_matrix(sets, method=method, universe_size=_universe(data, sets, gene_sets))

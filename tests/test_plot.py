@@ -380,3 +380,5 @@ def test_enrichment_map_nodes_edges_clusters(libraries, tmp_path):
     assert w > 500 and ink > 0.02 and colours > 10
     with pytest.raises(InputError, match="one list"):
         enrichment_map_figure(_batch(libraries))
+    with pytest.raises(InputError, match="at least 2 terms"):
+        enrichment_map_figure(df.head(1))

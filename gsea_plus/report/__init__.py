@@ -976,7 +976,7 @@ def render_batch_report(
     representatives: bool = False,
     cluster: Mapping[str, Any] | None = None,
     max_rows_per_list: int = 200,
-    max_list_figures: int = 40,
+    max_list_figures: int = 24,
 ) -> str:
     """The HTML report of a batch: the comparison figure, then one section per list.
 
