@@ -236,6 +236,12 @@ def test_report_without_matplotlib_still_writes_the_tables(libraries, tmp_path, 
     assert 'id="results-table"' in text
 
 
+def test_map_kind_draws_the_map_without_clustered_input(libraries):  # noqa: F811
+    page = Page(render_enrich_report(synthetic_results(libraries), context(), plot_kind="map"))
+    assert [f["data-figure"] for f in page.find("figure")] == ["enrichment", "enrichment-map"]
+    assert "Cohen's kappa" in page.all_text
+
+
 def test_empty_results_and_bad_path(tmp_path):
     empty = pd.DataFrame(columns=["Term", "Overlap", "P-value", "Adjusted P-value", "Genes"])
     text = render_enrich_report(empty, context())

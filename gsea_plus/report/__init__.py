@@ -819,6 +819,8 @@ def render_enrich_report(
     figures = _Figures()
     rule = _cluster_rule(result, cluster)
     n_libs = result["Library"].nunique() if "Library" in result.columns and len(result) else 1
+    want_map = plot_kind == "map" or "Cluster" in result.columns
+    plot_kind = "bar" if plot_kind == "bar" else "dot"
     sections = [_header(context, _gene_header(context))]
     fig_html = []
     if len(result):
@@ -850,8 +852,9 @@ def render_enrich_report(
                 label="enrichment",
             )
         )
-        if "Cluster" in result.columns:
+        if want_map:
             opts = dict(cluster or {})
+            rule = rule or _cluster_rule(result.assign(Cluster=0), cluster)
             fig_html.append(
                 figures.render(
                     lambda: enrichment_map_figure(
@@ -1010,6 +1013,7 @@ def render_batch_report(
     thr = context.threshold
     figures = _Figures()
     rule = _cluster_rule(results, cluster)
+    plot_kind = "bar" if plot_kind == "bar" else "dot"
     names = [str(x) for x in pd.unique(results["List"])]
     frame = _batch_summary(results, summary, thr)
     listed = [str(x) for x in frame["List"]] if "List" in frame.columns else names
