@@ -138,7 +138,7 @@ class ReportContext:
     model
         Model-based runs: keys ``name``, ``source``, ``fingerprint``, ``test``,
         ``augment``, ``null`` (the test's null in words; default from
-        :data:`gsea_plus.augment.NULLS`).
+        :data:`gsea_plus.options.MODEL_TESTS`).
     version
         gsea-plus version (default: the installed one).
     created
@@ -608,12 +608,9 @@ def _model_sentence(context: ReportContext) -> str:
     test = str(m.get("test") or "combined")
     null = m.get("null")
     if not null:
-        try:
-            from gsea_plus.augment import NULLS
+        from gsea_plus.options import MODEL_TESTS
 
-            null = NULLS.get(test, "")
-        except ImportError:  # pragma: no cover
-            null = ""
+        null = MODEL_TESTS[test].null if test in MODEL_TESTS else ""
     name = str(m.get("name") or "the gene set foundation model bundled with gsea-plus")
     fp = str(m.get("fingerprint") or "")
     aug = m.get("augment")
