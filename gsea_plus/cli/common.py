@@ -47,7 +47,13 @@ class _WarningHandler(logging.Handler):
 
 
 def setup_logging(*, verbose: bool = False) -> None:
-    """Send gsea_plus log records to stderr through rich (the CLI only)."""
+    """Send gsea_plus log records to stderr through rich, and show progress on a terminal."""
+    from gsea_plus import progress
+
+    if sys.stderr.isatty():
+        progress.enable(err_console())
+    else:
+        progress.disable()
     logger = logging.getLogger("gsea_plus")
     if not any(isinstance(h, _WarningHandler) for h in logger.handlers):
         logger.addHandler(_WarningHandler())
