@@ -13,28 +13,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import gsea_plus.engine as engine
-from gsea_plus.batch import (
-    BatchEngine,
-    BatchResult,
-    ChunkContext,
-    LocalEngine,
-    WarningSummary,
-    batch_items,
-    check_unique,
-    chunked,
-    default_chunk_size,
-    process_chunk,
-    read_batch,
-)
 from gsea_plus.errors import InputError
 from gsea_plus.genes import GeneList, load_mapper, read_gene_list
 from gsea_plus.library import load_library
 from gsea_plus.options import BatchOptions, EnrichOptions, with_options
+
+if TYPE_CHECKING:  # the batch package loads only for many lists
+    from gsea_plus.batch import BatchEngine, BatchResult
 
 __all__ = [
     "EnrichInfo",
@@ -189,6 +179,8 @@ def get_engine(
     ``local`` runs chunks here; ``dask`` connects to a ``scheduler`` address, or starts a
     local cluster of ``workers`` processes (dask is imported only then).
     """
+    from gsea_plus.batch import BatchEngine, LocalEngine
+
     if isinstance(engine, BatchEngine):
         return engine
     BatchOptions(engine=engine, scheduler=scheduler, workers=workers)  # the same checks
@@ -213,6 +205,17 @@ def iter_enrich_many(
     BatchResult
         Per chunk, in input order.
     """
+    from gsea_plus.batch import (
+        ChunkContext,
+        WarningSummary,
+        batch_items,
+        check_unique,
+        chunked,
+        default_chunk_size,
+        process_chunk,
+        read_batch,
+    )
+
     libraries = prepare_libraries(library, options)
     ctx = ChunkContext(
         libraries,
