@@ -89,7 +89,8 @@ def gunzip(
     what
         What the data should be, for the binary-content message.
     limit
-        The most inflated bytes accepted; default :func:`~gsea_plus.library.limits.max_inflate_bytes`.
+        The most inflated bytes accepted; default
+        :func:`~gsea_plus.library.limits.max_inflate_bytes`.
     """
     from gsea_plus.library.limits import MAX_INFLATE_BYTES_ENV, max_inflate_bytes
 

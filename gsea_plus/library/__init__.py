@@ -140,9 +140,7 @@ def _load_path(path: Path, *, name: str | None) -> GeneSetLibrary:
         if binary is not None:  # a cache that cannot be written only costs speed
             from gsea_plus.library.cache import optional_cache_write
 
-            optional_cache_write(
-                lambda: lib.save(binary), binary, what="the parsed-library cache"
-            )
+            optional_cache_write(lambda: lib.save(binary), binary, what="the parsed-library cache")
     lib.name = lib_name
     _MEMO[key] = lib
     return lib

@@ -241,7 +241,7 @@ class GeneSetLibrary:
             with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
                 if not isinstance(meta, dict):
-                    raise LibraryError(f"{path}: corrupt cached library (metadata is not a mapping)")
+                    raise LibraryError(f"{path}: corrupt cached library (bad metadata)")
                 if meta.get("format") != FORMAT_VERSION:
                     raise LibraryError(f"{path}: cached library has an old format")
                 genes = _split(str(z["genes"]))

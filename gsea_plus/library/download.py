@@ -167,6 +167,7 @@ def fetch(
     progress: bool = True,
     check: Callable[[Fetched], None] | None = None,
     to_file: Path | None = None,
+    timeout: float | None = None,
 ) -> Fetched:
     """GET ``url`` with retries, a size cap, an overall deadline and a progress bar.
 
@@ -186,6 +187,9 @@ def fetch(
     to_file
         Stream the body into a unique temp file beside this path (``Fetched.body`` is
         then the temp file, which the caller renames or deletes) instead of memory.
+    timeout
+        Seconds to wait for each connect and read (default ``GSEA_PLUS_TIMEOUT``, else
+        10 s to connect and 30 s per read).
 
     Raises
     ------
@@ -197,7 +201,7 @@ def fetch(
         A limit variable in the environment is not a positive finite number.
     """
     cap = max_bytes or limits.max_download_bytes()
-    timeout = limits.timeouts()
+    timeout_pair = limits.timeouts() if timeout is None else (timeout, timeout)
     budget = limits.deadline()
     end = time.monotonic() + budget
     last: Exception | None = None
@@ -213,7 +217,7 @@ def fetch(
         if left <= 0:
             out_of_time = True
             break
-        read_timeout = (min(timeout[0], left), min(timeout[1], left))
+        read_timeout = (min(timeout_pair[0], left), min(timeout_pair[1], left))
 
         def one(cancel: threading.Event, held: list, read_timeout=read_timeout) -> Fetched:
             return _attempt(
@@ -714,7 +718,7 @@ def _store(entry: CachedLibrary, data: bytes, lib: GeneSetLibrary, meta: dict) -
         # Without metadata the entry is 'not cached': readers never pair new text with
         # old metadata, and a crash between renames leaves no 'complete' entry.
         entry.meta_path.unlink(missing_ok=True)
-        for (path, _), tmp in zip(files, staged):
+        for (path, _), tmp in zip(files, staged, strict=True):
             os.replace(tmp, path)
     except OSError as exc:
         if committing:

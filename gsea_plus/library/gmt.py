@@ -1,10 +1,10 @@
-"""GMT parsing.
+r"""GMT parsing.
 
 GMT rows are ``term<TAB>description<TAB>gene1<TAB>gene2...``. Fields are split on tabs
 only (term names contain spaces). Enrichr's weighted form ``GENE,1.0`` keeps the symbol.
 Symbols are upper-cased and de-duplicated within a term.
 
-Rows end at ``\\n`` (``\\r\\n`` too) and nowhere else: a form feed, a lone carriage
+Rows end at ``\n`` (``\r\n`` too) and nowhere else: a form feed, a lone carriage
 return, NEL (U+0085) or the Unicode line and paragraph separators inside a term name are
 kept as part of the name (and reported once per file), never taken as a row break, so
 a name is never cut in two. Rows that share a term name are merged into one gene set
@@ -42,7 +42,7 @@ class GeneSet:
 
 
 def _rows(text: str) -> Iterator[tuple[int, str]]:
-    """``(line number, line)`` split at ``\\n`` only, without the line end."""
+    """``(line number, line)`` split at newlines only, without the line end."""
     for number, line in enumerate(text.split("\n"), 1):
         yield number, line[:-1] if line.endswith("\r") else line
 
@@ -239,9 +239,7 @@ def write_gmt(sets: list[GeneSet], path: str | Path) -> None:
     for s in sets:
         for field in (s.term, s.description, *s.genes):
             if "\t" in field or "\n" in field:
-                raise LibraryError(
-                    f"cannot write {path}: {field[:40]!r} holds a tab or newline"
-                )
+                raise LibraryError(f"cannot write {path}: {field[:40]!r} holds a tab or newline")
     body = "".join(
         f"{s.term}\t{s.description}\t" + "\t".join(s.genes) + "\n" for s in sets
     ).encode()

@@ -70,9 +70,9 @@ def _env_seconds(name: str) -> float | None:
     return number
 
 
-def max_download_bytes() -> int:
-    """The download size cap (``GSEA_PLUS_MAX_DOWNLOAD_BYTES``, default 512 MiB)."""
-    return _env_int(MAX_DOWNLOAD_BYTES_ENV) or DEFAULT_MAX_BYTES
+def max_download_bytes(default: int = DEFAULT_MAX_BYTES) -> int:
+    """The download size cap (``GSEA_PLUS_MAX_DOWNLOAD_BYTES``, else ``default``: 512 MiB)."""
+    return _env_int(MAX_DOWNLOAD_BYTES_ENV) or default
 
 
 def max_inflate_bytes() -> int:
