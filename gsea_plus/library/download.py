@@ -23,6 +23,7 @@ Nothing downloaded is ever unpickled: the parsed form is an ``.npz`` read with
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -279,7 +280,7 @@ def _within(fn, left: float, *, what: str, budget: float):
         if not done.is_set():  # the deadline, or Ctrl-C in the caller
             cancel.set()
             _shut(held)
-            worker.join(2.0)
+            worker.join(0.5)  # time to discard a partial temp file; never much longer
     if not finished:
         raise NetworkError(_deadline_message(what, budget))
     if "error" in box:
@@ -288,13 +289,65 @@ def _within(fn, left: float, *, what: str, budget: float):
 
 
 def _shut(held: list) -> None:
+    """Shut down the attempt's sockets: a read blocked on them returns at once."""
     import socket
 
-    for resp in held:
+    for sock in list(held):
         try:
-            resp.raw.connection.sock.shutdown(socket.SHUT_RDWR)
-        except Exception:  # noqa: BLE001 - best effort: the connection may be gone already
+            sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):  # already closed: nothing to wake
             pass
+
+
+_LOCAL = threading.local()
+
+
+@functools.lru_cache(maxsize=1)
+def _tracking_adapter_class():
+    """A requests adapter whose connections record their socket in ``_LOCAL.held``.
+
+    The socket is known from the moment it connects, so a deadline can wake a read that
+    is blocked on a server dripping its headers, not only its body.
+    """
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class _Tracked:
+        def connect(self) -> None:
+            super().connect()  # type: ignore[misc]
+            held = getattr(_LOCAL, "held", None)
+            if held is not None:
+                held.append(self.sock)  # type: ignore[attr-defined]
+
+    class _Conn(_Tracked, HTTPConnection):
+        pass
+
+    class _TLSConn(_Tracked, HTTPSConnection):
+        pass
+
+    class _Pool(HTTPConnectionPool):
+        ConnectionCls = _Conn
+
+    class _TLSPool(HTTPSConnectionPool):
+        ConnectionCls = _TLSConn
+
+    class _Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
+
+    return _Adapter
+
+
+def _session():
+    import requests
+
+    session = requests.Session()
+    adapter = _tracking_adapter_class()()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _attempt(
@@ -312,9 +365,12 @@ def _attempt(
     import requests
 
     headers = {"User-Agent": f"gsea-plus/{__version__} (+https://pypi.org/project/gsea-plus)"}
+    _LOCAL.held = held
     try:
-        with requests.get(url, headers=headers, timeout=timeout, stream=True) as resp:
-            held.append(resp)
+        with (
+            _session() as session,
+            session.get(url, headers=headers, timeout=timeout, stream=True) as resp,
+        ):
             if cancel.is_set():
                 raise _Cancelled
             if resp.status_code == 404:
