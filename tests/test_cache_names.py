@@ -113,8 +113,21 @@ def test_hub_ids_that_used_to_share_a_folder_are_refused(cache_root):
 
 @pytest.mark.parametrize(
     "bad",
-    ["../x", "a/..", "a/../b", "/abs/x", "a/b/c", "a/.b", "a/b.", "a./b", "a/" + "b" * 97,
-     "nul\x00/x", "a/b\x00", "o" * 300 + "/x", "a/b c"],
+    [
+        "../x",
+        "a/..",
+        "a/../b",
+        "/abs/x",
+        "a/b/c",
+        "a/.b",
+        "a/b.",
+        "a./b",
+        "a/" + "b" * 97,
+        "nul\x00/x",
+        "a/b\x00",
+        "o" * 300 + "/x",
+        "a/b c",
+    ],
 )
 def test_hub_id_pattern(bad, cache_root):
     assert not hub.is_hub_id(bad)

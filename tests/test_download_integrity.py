@@ -84,9 +84,10 @@ def test_cli_cut_kegg_is_not_cached_as_complete(server, cache_root):
     server.faults["KEGG_2021_Human"] = ["ok"]
     proc = _cli("libraries", "download", "KEGG")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads((cache_root / "libraries" / "KEGG_2021_Human.json").read_text())[
-        "n_terms"
-    ] == 320
+    assert (
+        json.loads((cache_root / "libraries" / "KEGG_2021_Human.json").read_text())["n_terms"]
+        == 320
+    )
 
 
 # --------------------------------------------------------------------------- not a library
@@ -147,7 +148,8 @@ def test_load_library_refetches_a_bad_entry_online_and_says_force_offline(server
 
 
 @pytest.mark.parametrize(
-    "meta", ["[1, 2, 3]", '"text"', "{}", '{"sha256": 5}', "not json", ""],
+    "meta",
+    ["[1, 2, 3]", '"text"', "{}", '{"sha256": 5}', "not json", ""],
     ids=["list", "string", "empty-object", "sha-not-str", "garbage", "empty"],
 )
 def test_bad_metadata_is_a_clear_error_offline_and_refetched_online(server, cache_root, meta):

@@ -49,7 +49,9 @@ def test_iter_gmt_splits_the_same_way():
 def test_cp1252_file_keeps_its_ellipsis(tmp_path):
     # Excel on Windows writes cp1252: 0x85 is an ellipsis there, NEL in Latin-1
     path = tmp_path / "win.gmt"
-    path.write_bytes("Apoptosis (caspases\u2026)\t\tBAX\tBCL2\nCaf\xe9 set\t\tTP53\n".encode("cp1252"))
+    path.write_bytes(
+        "Apoptosis (caspases\u2026)\t\tBAX\tBCL2\nCaf\xe9 set\t\tTP53\n".encode("cp1252")
+    )
     lib = load_library(path)
     assert lib.terms.tolist() == ["Apoptosis (caspases\u2026)", "Caf\xe9 set"]
 
@@ -61,9 +63,7 @@ def test_bare_cr_line_ends_are_refused_with_a_clear_message():
 
 def test_duplicate_terms_are_merged_with_a_warning_naming_lines(caplog):
     text = (
-        "ABC transporters\tfirst\tABCA1\tABCB1\n"
-        "Other\t\tTP53\n"
-        "ABC transporters\t\tABCB1\tABCC1\n"
+        "ABC transporters\tfirst\tABCA1\tABCB1\nOther\t\tTP53\nABC transporters\t\tABCB1\tABCC1\n"
     )
     with caplog.at_level(logging.WARNING, logger="gsea_plus"):
         sets = parse_gmt_text(text, "dup.gmt")

@@ -14,8 +14,14 @@ import sys
 import zlib
 
 import pytest
-from conftest import TINY_SETS, GSEA_PLUS_EXE, assert_one_error_line, cache_files, gmt_text
-from conftest import subprocess_env
+from conftest import (
+    GSEA_PLUS_EXE,
+    TINY_SETS,
+    assert_one_error_line,
+    cache_files,
+    gmt_text,
+    subprocess_env,
+)
 
 from gsea_plus.errors import InputError, LibraryError, NetworkError
 from gsea_plus.library import load_library

@@ -61,7 +61,9 @@ def test_defaults(monkeypatch):
 
 
 @pytest.mark.parametrize("var", [limits.TIMEOUT_ENV, limits.DEADLINE_ENV])
-def test_a_download_with_a_bad_value_fails_before_any_request(enrichr, monkeypatch, var, cache_root):
+def test_a_download_with_a_bad_value_fails_before_any_request(
+    enrichr, monkeypatch, var, cache_root
+):
     enrichr.extra["Tiny_2024"] = gmt_text(TINY_SETS).encode()
     monkeypatch.setenv(var, "nan")
     with pytest.raises(InputError, match=var):
