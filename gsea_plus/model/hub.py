@@ -124,6 +124,20 @@ def download(
         raise CacheError(f"cannot create {target} ({exc.strerror or exc})") from exc
     sweep_stale(target)
     base = os.environ.get(HUB_ENV, DEFAULT_HUB).rstrip("/")
+    try:
+        _download_files(repo_id, target, base, force=force, timeout=timeout)
+    except BaseException:
+        try:
+            target.rmdir()  # only if empty: a first download that failed leaves no folder
+        except OSError:
+            pass
+        raise
+    return target
+
+
+def _download_files(
+    repo_id: str, target: Path, base: str, *, force: bool, timeout: float | None
+) -> None:
     for name in HUB_FILES:
         path = target / name
         if path.is_file() and not force:
@@ -139,7 +153,6 @@ def download(
         _fetch_file(
             f"{base}/{repo_id}/resolve/main/{name}", path, what=f"{repo_id}/{name}", timeout=timeout
         )
-    return target
 
 
 def _fetch_file(url: str, path: Path, *, what: str, timeout: float | None) -> None:
