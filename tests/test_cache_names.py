@@ -65,6 +65,13 @@ def test_load_library_gives_a_library_error_not_a_raw_exception(name):
         load_library(name + ".gmt")
 
 
+def test_every_catalog_name_and_alias_target_is_valid():
+    from gsea_plus.library.catalog import catalog
+
+    for entry in catalog():
+        assert validate_name(entry.name) == entry.name
+
+
 def test_message_is_one_short_line_for_a_huge_name():
     with pytest.raises(LibraryError) as info:
         validate_name("y" * 100_000)

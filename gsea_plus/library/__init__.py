@@ -177,8 +177,11 @@ def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
                 f"(run: gsea-plus libraries download {name}){more}; {_offline_hint(offline=True)}"
             )
         return _fetch_named(spec)
-    key = ("name", name, entry.meta_path.stat().st_mtime_ns)
-    lib = _MEMO.get(key)
+    try:
+        key: tuple | None = ("name", name, entry.meta_path.stat().st_mtime_ns)
+    except OSError:  # a concurrent download is replacing the entry: load() will tell
+        key = None
+    lib = _MEMO.get(key) if key is not None else None
     if lib is None:
         try:
             lib = entry.load()
@@ -187,7 +190,8 @@ def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
                 raise
             log.warning("%s; downloading it again", str(exc).split("; run:")[0])
             return _fetch_named(spec)
-        _MEMO[key] = lib
+        if key is not None:
+            _MEMO[key] = lib
     return lib
 
 

@@ -819,24 +819,22 @@ def download(name: str, *, force: bool = False, progress: bool = True) -> Cached
 def fetch_library(name: str, *, progress: bool = True) -> GeneSetLibrary:
     """Download a library and return it, caching it when the cache can be written.
 
-    A cache that cannot be written costs a warning, not the result.
+    A write that fails (disk full, read-only files) costs a warning, not the result. A
+    cache directory that cannot be created or is not writable is a configuration error,
+    reported before any request (it names ``GSEA_PLUS_CACHE``).
 
     Raises
     ------
     LibraryError
         Invalid name.
+    CacheError
+        The cache directory is unusable.
     NetworkError
         The download failed or is not a library.
     """
-    validate_name(name)
-    try:
-        entry: CachedLibrary | None = cached(name, create=True)
-    except CacheError as exc:
-        log.warning("not caching library %s: %s", name, exc)
-        entry = None
+    entry = cached(name, create=True)
     data, lib, meta = _fetch_library(name, progress=progress)
-    if entry is not None:
-        optional_cache_write(
-            lambda: _store(entry, data, lib, meta), entry.text, what=f"library {name} to the cache"
-        )
+    optional_cache_write(
+        lambda: _store(entry, data, lib, meta), entry.text, what=f"library {name} to the cache"
+    )
     return lib
