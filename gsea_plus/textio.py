@@ -14,7 +14,15 @@ import zlib
 
 from gsea_plus.errors import GseaPlusError, InputError
 
-__all__ = ["GZIP_MAGIC", "decode_text", "gunzip", "os_error", "read_user_bytes", "read_user_text"]
+__all__ = [
+    "GZIP_MAGIC",
+    "decode_text",
+    "gunzip",
+    "os_error",
+    "read_user_bytes",
+    "read_user_text",
+    "split_rows",
+]
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -127,6 +135,16 @@ def gunzip(
             return out
         if rest[:2] != GZIP_MAGIC:
             raise error(f"{name}: corrupt gzip data (unexpected bytes after the end)")
+
+
+def split_rows(text: str) -> list[str]:
+    r"""The rows of ``text``: split at ``"\n"`` only, a trailing ``"\r"`` removed.
+
+    Unlike ``str.splitlines``, form feeds, lone carriage returns, NEL (U+0085) and the
+    Unicode line and paragraph separators do not end a row: in user files they sit
+    inside names (a term, a gene description), and splitting there cuts the name in two.
+    """
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
 def os_error(

@@ -138,3 +138,9 @@ def test_cli_reads_a_file_with_unicode_separators_as_the_user_wrote_it(tmp_path)
     assert "Apoptosis (caspases\u2028and more)" in out
     err = proc.stderr.decode()
     assert "merged" in err and "T2" in err  # the duplicate, reported on stderr
+
+
+def test_split_rows_is_newline_only():
+    from gsea_plus.textio import split_rows
+
+    assert split_rows("a\u2028b\x0cc\rd\x85e\r\nf\n") == ["a\u2028b\x0cc\rd\x85e", "f", ""]

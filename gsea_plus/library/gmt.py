@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gsea_plus.errors import LibraryError
-from gsea_plus.textio import decode_text, read_user_bytes
+from gsea_plus.textio import decode_text, read_user_bytes, split_rows
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,7 @@ class GeneSet:
 
 def _rows(text: str) -> Iterator[tuple[int, str]]:
     """``(line number, line)`` split at newlines only, without the line end."""
-    for number, line in enumerate(text.split("\n"), 1):
-        yield number, line[:-1] if line.endswith("\r") else line
+    yield from enumerate(split_rows(text), 1)
 
 
 def _parse_row(line: str) -> GeneSet | None:
