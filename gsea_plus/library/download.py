@@ -274,14 +274,15 @@ def _within(fn, left: float, *, what: str, budget: float):
 
     worker = threading.Thread(target=run, name="gsea-plus-download", daemon=True)
     worker.start()
+    gave_up = True
     try:
-        finished = done.wait(left)
+        gave_up = not done.wait(left)
     finally:
-        if not done.is_set():  # the deadline, or Ctrl-C in the caller
+        if gave_up:  # the deadline, or Ctrl-C in the caller
             cancel.set()
             _shut(held)
             worker.join(0.5)  # time to discard a partial temp file; never much longer
-    if not finished:
+    if gave_up:
         raise NetworkError(_deadline_message(what, budget))
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
@@ -397,6 +398,8 @@ def _attempt(
                 fetched = Fetched(sink.result(), total is not None, content_type.lower(), url)
                 if check is not None:
                     check(fetched)
+                if cancel.is_set():  # too late: the caller has given up on this attempt
+                    raise _Cancelled
                 return fetched
             except BaseException:
                 sink.discard()
