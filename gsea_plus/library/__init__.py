@@ -245,11 +245,10 @@ def _load_bundled(entry: CatalogEntry) -> GeneSetLibrary:
             source += f"; from {record['source']}; licence {record.get('licence', '?')}"
         meta = {"sha256": entry.bundled_sha256, "source": source}
         lib = GeneSetLibrary.from_gene_sets(entry.name, parse_gmt_bytes(data, rel), meta=meta)
-        if binary is not None:
-            try:
-                lib.save(binary)
-            except LibraryError as exc:  # a read-only cache only costs speed
-                log.info("not caching the parsed library: %s", exc)
+        if binary is not None:  # a cache that cannot be written only costs speed
+            from gsea_plus.library.cache import optional_cache_write
+
+            optional_cache_write(lambda: lib.save(binary), binary, what="the parsed-library cache")
     lib.name = entry.name
     _MEMO[key] = lib
     return lib

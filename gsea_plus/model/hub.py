@@ -125,7 +125,9 @@ def download(
     sweep_stale(target)
     base = os.environ.get(HUB_ENV, DEFAULT_HUB).rstrip("/")
     try:
-        _download_files(repo_id, target, base, force=force, timeout=timeout)
+        _download_files(
+            repo_id, target, base, force=force, timeout=timeout, offline=offline_default(offline)
+        )
     except BaseException:
         try:
             target.rmdir()  # only if empty: a first download that failed leaves no folder
@@ -136,7 +138,7 @@ def download(
 
 
 def _download_files(
-    repo_id: str, target: Path, base: str, *, force: bool, timeout: float | None
+    repo_id: str, target: Path, base: str, *, force: bool, timeout: float | None, offline: bool
 ) -> None:
     for name in HUB_FILES:
         path = target / name
@@ -145,7 +147,7 @@ def _download_files(
             if problem is None:
                 continue
             log.warning("cached %s is not valid (%s); downloading it again", path, problem)
-        if offline_default(offline):
+        if offline:
             raise ModelError(
                 f"model {repo_id} is not in the cache ({name} missing or invalid) and offline "
                 "mode (--offline or GSEA_PLUS_OFFLINE=1) forbids downloading it"
