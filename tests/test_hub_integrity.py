@@ -211,3 +211,22 @@ def test_stale_fixed_name_part_from_older_versions_is_swept(published, cache_roo
     hub.download(REPO)
     assert not stale.exists()
     assert json.loads((target / "config.json").read_text())["d_model"] == 8
+
+
+def test_a_complete_cached_model_needs_no_writable_cache(published, cache_root, monkeypatch):
+    import gsea_plus.library.cache as cache
+
+    hub.download(REPO)
+    real = cache.cache_dir
+
+    def read_only(sub=None, *, create=True):
+        if create:
+            raise AssertionError("asked to create a cache directory")
+        return real(sub, create=False)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("wrote to the cache")
+
+    monkeypatch.setattr(cache, "cache_dir", read_only)
+    monkeypatch.setattr(cache, "temp_beside", refuse)
+    assert hub.download(REPO, offline=True) == _model_dir(cache_root)

@@ -117,6 +117,8 @@ def download(
     from gsea_plus.library.cache import cache_dir, sweep_stale
 
     target = cache_path(repo_id)
+    if not force and all(check_file(n, target / n) is None for n in HUB_FILES):
+        return target  # cached and sound: nothing to write (a read-only cache is fine)
     cache_dir("models")  # create it, or a clear CacheError
     try:
         target.mkdir(parents=True, exist_ok=True)
