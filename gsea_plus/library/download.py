@@ -55,6 +55,7 @@ __all__ = [
     "ENRICHR_URL_ENV",
     "CachedLibrary",
     "Fetched",
+    "Retry",
     "cached",
     "download",
     "enrichr_url",

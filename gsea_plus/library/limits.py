@@ -4,15 +4,17 @@ Every value is checked when it is used: a value that is not a positive, finite n
 is an :class:`~gsea_plus.errors.InputError` naming the variable, never a silent default
 (``nan`` would disable every comparison; ``inf`` would disable the limit).
 
-=============================== ========================================== ==============
-Variable                        Meaning                                    Default
-=============================== ========================================== ==============
-``GSEA_PLUS_MAX_DOWNLOAD_BYTES`` the most bytes one download may deliver    512 MiB
-``GSEA_PLUS_MAX_INFLATE_BYTES``  the most bytes gzip data may inflate to    the download cap
-``GSEA_PLUS_TIMEOUT``            seconds to wait for each connect or read   10 s / 30 s
-``GSEA_PLUS_DEADLINE``           seconds one download may take in all       300 s
-                                 (attempts and backoff included)
-=============================== ========================================== ==============
+``GSEA_PLUS_MAX_DOWNLOAD_BYTES``
+    The most bytes one download may deliver (decoded). Default 512 MiB; for model hub
+    files, 2 GiB unless the variable is set.
+``GSEA_PLUS_MAX_INFLATE_BYTES``
+    The most bytes gzip data may inflate to (local files, downloads). Default: the
+    download cap.
+``GSEA_PLUS_TIMEOUT``
+    Seconds to wait for each connect and each read. Default 10 s to connect, 30 s per read.
+``GSEA_PLUS_DEADLINE``
+    Seconds one download (one file) may take in all, attempts and backoff included.
+    Default 300 s.
 """
 
 from __future__ import annotations
