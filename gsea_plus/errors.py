@@ -32,7 +32,15 @@ class NotFoundError(NetworkError):
 
 
 class CacheError(GseaPlusError):
-    """The cache directory cannot be used."""
+    """The cache directory cannot be used, or a file cannot be written into it."""
+
+
+class CorruptCacheError(LibraryError):
+    """A cached library failed its checks (checksum, metadata, content).
+
+    Loading a library downloads it again on its own; offline, the message says to run
+    ``gsea-plus libraries download NAME --force``.
+    """
 
 
 class ModelError(GseaPlusError):

@@ -1,16 +1,33 @@
-"""Turning the bytes of user files into text: gzip, BOMs, UTF-16, binary detection."""
+"""Turning the bytes of user files into text: gzip, BOMs, UTF-16, binary detection.
+
+Gzip data is inflated in bounded steps and refused past a cap
+(``GSEA_PLUS_MAX_INFLATE_BYTES``, else ``GSEA_PLUS_MAX_DOWNLOAD_BYTES``), so a small
+compressed file cannot exhaust memory. Text that is not UTF-8 is read as Windows-1252
+(what spreadsheets on Windows write; byte 0x85 is an ellipsis there, not the NEL line
+break of Latin-1), else Latin-1.
+"""
 
 from __future__ import annotations
 
-import gzip
 import os
 import zlib
 
 from gsea_plus.errors import GseaPlusError, InputError
 
-__all__ = ["decode_text", "os_error", "read_user_bytes", "read_user_text"]
+__all__ = [
+    "GZIP_MAGIC",
+    "decode_text",
+    "gunzip",
+    "os_error",
+    "read_user_bytes",
+    "read_user_text",
+    "split_rows",
+]
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+GZIP_MAGIC = b"\x1f\x8b"
+#: Inflate in steps of this many bytes; also how much is looked at to detect binary data.
+_STEP = 1 << 16
 
 
 def decode_text(
@@ -18,8 +35,9 @@ def decode_text(
 ) -> str:
     """Decode a user file's bytes to text.
 
-    Gzip is detected by its magic number; then UTF-16 with a BOM (Excel's "Unicode
-    text"), UTF-8 (BOM ok), else Latin-1. NUL bytes in other files mean binary content.
+    Gzip is detected by its magic number (and inflated up to the cap of
+    :func:`gunzip`); then UTF-16 with a BOM (Excel's "Unicode text"), UTF-8 (BOM ok),
+    else Windows-1252, else Latin-1. NUL bytes in other files mean binary content.
 
     Parameters
     ----------
@@ -34,22 +52,99 @@ def decode_text(
     """
     if isinstance(data, str):
         return data
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise error(f"{name}: corrupt gzip data ({exc})") from exc
+    if data[:2] == GZIP_MAGIC:
+        data = gunzip(data, name, error=error, what=what)
     if data[:2] in _UTF16_BOMS:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise error(f"{name}: cannot decode the UTF-16 text ({exc.reason})") from exc
-    if b"\x00" in data[:65536]:
+    if _looks_binary(data):
         raise error(f"{name}: looks like a binary file, not {what}")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1")
+
+
+def _looks_binary(head: bytes | bytearray) -> bool:
+    return head[:2] not in _UTF16_BOMS and b"\x00" in head[:_STEP]
+
+
+def gunzip(
+    data: bytes,
+    name: str,
+    *,
+    error: type[GseaPlusError] = InputError,
+    what: str = "text",
+    limit: int | None = None,
+) -> bytearray:
+    """Inflate gzip ``data`` (every member), refusing output larger than ``limit``.
+
+    Memory stays within the limit plus one step whatever the compression ratio; binary
+    content (NUL bytes in the first 64 KiB) is refused as soon as it is seen.
+
+    Parameters
+    ----------
+    data
+        The gzip bytes.
+    name
+        The file name for messages.
+    error
+        The error class raised for corrupt, oversized or binary content.
+    what
+        What the data should be, for the binary-content message.
+    limit
+        The most inflated bytes accepted; default
+        :func:`~gsea_plus.library.limits.max_inflate_bytes`.
+    """
+    from gsea_plus.library.limits import MAX_INFLATE_BYTES_ENV, max_inflate_bytes
+
+    cap = max_inflate_bytes() if limit is None else limit
+    out = bytearray()
+    rest = bytes(data)
+    checked = False
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        pending = rest
+        try:
+            while not inflater.eof:
+                chunk = inflater.decompress(pending, _STEP)
+                if not chunk and inflater.unconsumed_tail == pending:
+                    break  # no input left before the end of the stream: truncated
+                pending = inflater.unconsumed_tail
+                out += chunk
+                if len(out) > cap:
+                    raise error(
+                        f"{name}: the gzip data inflates to more than {cap} bytes "
+                        f"(raise {MAX_INFLATE_BYTES_ENV} to allow it)"
+                    )
+                if not checked and len(out) >= _STEP:
+                    checked = True
+                    if _looks_binary(out):
+                        raise error(f"{name}: looks like a binary file, not {what}")
+        except zlib.error as exc:
+            raise error(f"{name}: corrupt gzip data ({exc})") from exc
+        if not inflater.eof:
+            raise error(f"{name}: corrupt gzip data (the compressed stream is cut short)")
+        # gzip allows several members back to back, and zero padding after the last one
+        rest = inflater.unused_data.lstrip(b"\x00")
+        if not rest:
+            return out
+        if rest[:2] != GZIP_MAGIC:
+            raise error(f"{name}: corrupt gzip data (unexpected bytes after the end)")
+
+
+def split_rows(text: str) -> list[str]:
+    r"""The rows of ``text``: split at ``"\n"`` only, a trailing ``"\r"`` removed.
+
+    Unlike ``str.splitlines``, form feeds, lone carriage returns, NEL (U+0085) and the
+    Unicode line and paragraph separators do not end a row: in user files they sit
+    inside names (a term, a gene description), and splitting there cuts the name in two.
+    """
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
 def os_error(

@@ -75,8 +75,11 @@ def _isolated(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("GSEA_PLUS_OFFLINE", raising=False)
     monkeypatch.delenv("GSEA_PLUS_MAX_DOWNLOAD_BYTES", raising=False)
     monkeypatch.delenv("GSEA_PLUS_TIMEOUT", raising=False)
+    monkeypatch.delenv("GSEA_PLUS_DEADLINE", raising=False)
+    monkeypatch.delenv("GSEA_PLUS_MAX_INFLATE_BYTES", raising=False)
     # Anything that would reach the real Enrichr goes to a closed loopback port instead.
     monkeypatch.setenv("GSEA_PLUS_ENRICHR_URL", "http://127.0.0.1:9/Enrichr")
+    monkeypatch.setenv("GSEA_PLUS_HUB_URL", "http://127.0.0.1:9")
     import gsea_plus.library as library
     import gsea_plus.library.download as download
 
@@ -127,6 +130,15 @@ class FakeEnrichr:
     then close), ``stall`` (sleep before answering), ``stall_body`` (headers and half the
     body, then sleep), ``html`` (a non-GMT page), ``empty`` (200 with no body),
     ``chunked`` (no Content-Length), ``gzip`` (``Content-Encoding: gzip``).
+
+    Integrity modes: ``drip`` (Content-Length, then one byte every ``drip_s`` seconds),
+    ``drip_headers`` (the status line and headers themselves dripped), ``cut_nolength``
+    (no Content-Length, the body cut mid-row, then the connection closed),
+    ``cut_nolength_gzip`` (the same with a gzip body), ``html_tabs`` (an HTML page holding
+    tab-separated rows, served as text/plain), ``html_type`` (the real body but
+    ``Content-Type: text/html``), ``json`` (a JSON error document as text/plain),
+    ``raw_gzip`` (the body gzip-compressed without Content-Encoding, as a file server
+    would send a .gmt.gz).
     """
 
     def __init__(self, root: Path | None):
@@ -135,6 +147,7 @@ class FakeEnrichr:
         self.faults: dict[str, list[str]] = {}
         self.requests: list[str] = []
         self.stall_s = 2.0
+        self.drip_s = 0.05
         self.url = ""
         self._lock = threading.Lock()
 
@@ -216,6 +229,58 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(packed)
                 return None
+            if mode == "drip":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.flush()
+                for i in range(len(body)):  # ends when the body does or the client leaves
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(state.drip_s)
+                return None
+            if mode == "drip_headers":
+                head = (
+                    f"HTTP/1.0 200 OK\r\nContent-Length: {len(body)}\r\n"
+                    "X-Padding: " + "x" * 400 + "\r\n\r\n"
+                ).encode()
+                for i in range(len(head)):
+                    self.wfile.write(head[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(state.drip_s)
+                self.wfile.write(body)
+                return None
+            if mode in ("cut_nolength", "cut_nolength_gzip"):
+                import gzip
+
+                cut = body[: len(body) // 2]
+                assert not cut.endswith(b"\n"), "pick a body whose middle is inside a row"
+                if mode == "cut_nolength_gzip":
+                    packed = gzip.compress(body)
+                    cut = packed[: len(packed) - 12]
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(cut)
+                self.wfile.flush()
+                self.close_connection = True
+                return None
+            if mode == "html_tabs":
+                page = (
+                    b"<!DOCTYPE html>\n<html><head><title>Enrichr</title></head><body>\n<pre>\n"
+                    + body
+                    + b"</pre>\n</body></html>\n"
+                )
+                return self._send(200, page)
+            if mode == "html_type":
+                return self._send(200, body, content_type="text/html; charset=utf-8")
+            if mode == "json":
+                return self._send(200, b'{"error": "library not found", "status": 500}\n')
+            if mode == "raw_gzip":
+                import gzip
+
+                return self._send(200, gzip.compress(body), content_type="application/gzip")
             if mode == "chunked":
                 self.send_response(200)
                 self.end_headers()  # HTTP/1.0, no length: body ends when the socket closes
@@ -225,9 +290,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeouts)
             return None
 
-    def _send(self, code: int, body: bytes):
+    def _send(self, code: int, body: bytes, content_type: str = "text/plain"):
         self.send_response(code)
-        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -251,6 +316,109 @@ def enrichr(monkeypatch):
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}/Enrichr"
     monkeypatch.setenv("GSEA_PLUS_ENRICHR_URL", state.url)
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+class FakeHub:
+    """A loopback model hub: ``files[path]`` served at ``/{path}``, with fault modes.
+
+    ``faults[path]`` is a list of modes used one per request (the last one sticks):
+    ``ok``, ``500``, ``404``, ``html`` (a 200 login page as text/html), ``html_plain``
+    (the same page without the HTML content type), ``stall`` (sleep ``stall_s`` before
+    answering), ``drip`` (one byte every ``drip_s`` seconds), ``slow`` (``ok``, but
+    after ``stall_s`` seconds: for concurrent downloads that overlap).
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.faults: dict[str, list[str]] = {}
+        self.requests: list[str] = []
+        self.stall_s = 2.0
+        self.drip_s = 0.05
+        self.url = ""
+        self._lock = threading.Lock()
+
+    def next_mode(self, path: str) -> str:
+        with self._lock:
+            self.requests.append(path)
+            modes = self.faults.get(path)
+            if not modes:
+                return "ok"
+            return modes.pop(0) if len(modes) > 1 else modes[0]
+
+    def count(self, path: str) -> int:
+        """Requests seen for one path."""
+        return sum(1 for r in self.requests if r == path)
+
+    def publish(self, repo_id: str, directory: Path) -> None:
+        """Serve the files of a checkpoint directory as ``repo_id`` on this hub."""
+        for f in directory.iterdir():
+            self.files[f"{repo_id}/resolve/main/{f.name}"] = f.read_bytes()
+
+
+_LOGIN_PAGE = b"<!DOCTYPE html>\n<html><body>Please log in</body></html>\n"
+
+
+class _HubHandler(http.server.BaseHTTPRequestHandler):
+    server_version = "FakeHub/1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802
+        hub: FakeHub = self.server.state  # type: ignore[attr-defined]
+        path = urlparse(self.path).path.lstrip("/")
+        mode = hub.next_mode(path)
+        body = hub.files.get(path)
+        try:
+            if mode == "500":
+                return self._send(500, b"internal error")
+            if mode == "html":
+                return self._send(200, _LOGIN_PAGE, "text/html; charset=utf-8")
+            if mode == "html_plain":
+                return self._send(200, _LOGIN_PAGE, "application/octet-stream")
+            if mode == "404" or body is None:
+                return self._send(404, b"not found")
+            if mode in ("stall", "slow"):
+                time.sleep(hub.stall_s)
+                return self._send(200, body)
+            if mode == "drip":
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for i in range(len(body)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(hub.drip_s)
+                return None
+            return self._send(200, body)
+        except (BrokenPipeError, ConnectionResetError):
+            return None
+
+    def _send(self, code: int, body: bytes, content_type: str = "application/octet-stream"):
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def fake_hub(monkeypatch):
+    """A loopback model hub (``GSEA_PLUS_HUB_URL`` points at it)."""
+    state = FakeHub()
+    server = _Server(("127.0.0.1", 0), _HubHandler)
+    server.state = state  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("GSEA_PLUS_HUB_URL", state.url)
     try:
         yield state
     finally:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from gsea_plus.errors import GseaPlusError, LibraryError
@@ -34,13 +35,17 @@ _MEMO: dict[tuple, GeneSetLibrary] = {}
 
 
 def _looks_like_path(spec: str) -> bool:
-    return (
+    if (
         os.sep in spec
         or "/" in spec
         or spec.startswith(".")
         or spec.lower().endswith((".gmt", ".gz", ".txt", ".tsv"))
-        or Path(spec).is_file()
-    )
+    ):
+        return True
+    try:
+        return Path(spec).is_file()
+    except (OSError, ValueError):  # a name too long for a file, a NUL byte: not a path
+        return False
 
 
 def resolve_name(spec: str) -> str:
@@ -99,6 +104,8 @@ def _load_path(path: Path, *, name: str | None) -> GeneSetLibrary:
         st = path.stat()
         if path.is_dir():
             raise IsADirectoryError(path)
+    except ValueError as exc:  # os.stat refuses NUL bytes with a ValueError
+        raise LibraryError(f"{str(path)[:80]!r}: a file name cannot hold a NUL byte") from exc
     except FileNotFoundError as exc:
         # a spec with a suffix or a slash is read as a path: say what was looked for
         raise LibraryError(f"{path}: no such library file") from exc
@@ -130,11 +137,10 @@ def _load_path(path: Path, *, name: str | None) -> GeneSetLibrary:
         lib = GeneSetLibrary.from_gene_sets(
             lib_name, sets, meta={"sha256": sha, "source": str(path.resolve())}
         )
-        if binary is not None:
-            try:
-                lib.save(binary)
-            except LibraryError as exc:  # a read-only cache only costs speed
-                log.info("not caching the parsed library: %s", exc)
+        if binary is not None:  # a cache that cannot be written only costs speed
+            from gsea_plus.library.cache import optional_cache_write
+
+            optional_cache_write(lambda: lib.save(binary), binary, what="the parsed-library cache")
     lib.name = lib_name
     _MEMO[key] = lib
     return lib
@@ -145,14 +151,14 @@ def _parsed_cache_path(sha: str) -> Path | None:
     from gsea_plus.library.cache import cache_dir
 
     try:
-        return cache_dir("parsed") / f"{sha[:32]}.npz"
-    except CacheError as exc:
+        return cache_dir("parsed", create=False) / f"{sha[:32]}.npz"
+    except CacheError as exc:  # pragma: no cover - create=False does not raise today
         log.info("no parsed-library cache: %s", exc)
         return None
 
 
 def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
-    from gsea_plus.errors import NetworkError
+    from gsea_plus.errors import CorruptCacheError
     from gsea_plus.library.download import cached
 
     name = resolve_name(spec)
@@ -161,7 +167,7 @@ def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
         # The bundled copy wins over a cached download of the same name: its content is
         # pinned by the catalog's sha256, so results do not depend on the cache or network.
         return _load_bundled(catalog_entry)
-    entry = cached(name)
+    entry = cached(name)  # checks the name: it can never point outside the cache
     if not entry.exists():
         if offline:
             hint = suggest(spec, _cached_names())
@@ -170,15 +176,22 @@ def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
                 f"library {name} is not in the cache and --offline forbids downloading it "
                 f"(run: gsea-plus libraries download {name}){more}; {_offline_hint(offline=True)}"
             )
-        try:
-            entry = download_library(spec)
-        except NetworkError as exc:
-            raise type(exc)(f"{exc}; {_offline_hint(offline=False)}") from exc
-    key = ("name", name, entry.meta_path.stat().st_mtime_ns)
-    lib = _MEMO.get(key)
+        return _fetch_named(spec)
+    try:
+        key: tuple | None = ("name", name, entry.meta_path.stat().st_mtime_ns)
+    except OSError:  # a concurrent download is replacing the entry: load() will tell
+        key = None
+    lib = _MEMO.get(key) if key is not None else None
     if lib is None:
-        lib = entry.load()
-        _MEMO[key] = lib
+        try:
+            lib = entry.load()
+        except CorruptCacheError as exc:
+            if offline:
+                raise
+            log.warning("%s; downloading it again", str(exc).split("; run:")[0])
+            return _fetch_named(spec)
+        if key is not None:
+            _MEMO[key] = lib
     return lib
 
 
@@ -232,14 +245,25 @@ def _load_bundled(entry: CatalogEntry) -> GeneSetLibrary:
             source += f"; from {record['source']}; licence {record.get('licence', '?')}"
         meta = {"sha256": entry.bundled_sha256, "source": source}
         lib = GeneSetLibrary.from_gene_sets(entry.name, parse_gmt_bytes(data, rel), meta=meta)
-        if binary is not None:
-            try:
-                lib.save(binary)
-            except LibraryError as exc:  # a read-only cache only costs speed
-                log.info("not caching the parsed library: %s", exc)
+        if binary is not None:  # a cache that cannot be written only costs speed
+            from gsea_plus.library.cache import optional_cache_write
+
+            optional_cache_write(lambda: lib.save(binary), binary, what="the parsed-library cache")
     lib.name = entry.name
     _MEMO[key] = lib
     return lib
+
+
+def _fetch_named(spec: str) -> GeneSetLibrary:
+    """Download a library for use now; caching it is attempted, not required."""
+    from gsea_plus.errors import NetworkError
+    from gsea_plus.library.download import fetch_library
+
+    try:
+        with _unknown_library(spec):
+            return fetch_library(resolve_name(spec))
+    except NetworkError as exc:
+        raise type(exc)(f"{exc}; {_offline_hint(offline=False)}") from exc
 
 
 def download_library(spec: str, *, force: bool = False):
@@ -248,12 +272,19 @@ def download_library(spec: str, *, force: bool = False):
     A name that is neither in the catalog nor known to the server is reported as an
     unknown library with close names, instead of as an HTTP error.
     """
-    from gsea_plus.errors import NotFoundError
     from gsea_plus.library.download import download
 
-    name = resolve_name(spec)
+    with _unknown_library(spec):
+        return download(resolve_name(spec), force=force)
+
+
+@contextmanager
+def _unknown_library(spec: str) -> Iterator[None]:
+    """Report a name unknown to both the catalog and the server with close names."""
+    from gsea_plus.errors import NotFoundError
+
     try:
-        return download(name, force=force)
+        yield
     except NotFoundError as exc:
         if find_entry(spec) is not None:
             raise

@@ -208,10 +208,20 @@ class GeneSetLibrary:
 
     # ------------------------------------------------------------------ binary form
     def save(self, path: str | Path) -> None:
-        """Write the parsed library as ``.npz`` (no pickled objects), atomically."""
+        """Write the parsed library as ``.npz`` (no pickled objects), atomically.
+
+        Raises
+        ------
+        CacheError
+            The file cannot be written.
+        """
         from gsea_plus.library.cache import atomic_write
 
-        buf = _npz_bytes(
+        atomic_write(Path(path), self.npz_bytes())
+
+    def npz_bytes(self) -> bytes:
+        """The ``.npz`` bytes :meth:`save` writes."""
+        return _npz_bytes(
             indptr=self.indptr.astype(np.int64),
             indices=self.indices.astype(np.int32),
             genes=np.array(_SEP.join(self.genes.tolist())),
@@ -219,7 +229,6 @@ class GeneSetLibrary:
             descriptions=np.array(_SEP.join(self.descriptions.tolist())),
             meta=np.array(json.dumps({"name": self.name, "format": FORMAT_VERSION, **self.meta})),
         )
-        atomic_write(Path(path), buf)
 
     @classmethod
     def load(cls, path: str | Path) -> GeneSetLibrary:
@@ -231,6 +240,8 @@ class GeneSetLibrary:
             # Open the file ourselves: np.load leaks its handle when a zip is corrupt.
             with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
+                if not isinstance(meta, dict):
+                    raise LibraryError(f"{path}: corrupt cached library (bad metadata)")
                 if meta.get("format") != FORMAT_VERSION:
                     raise LibraryError(f"{path}: cached library has an old format")
                 genes = _split(str(z["genes"]))
@@ -242,7 +253,7 @@ class GeneSetLibrary:
             raise
         except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise LibraryError(f"{path}: corrupt cached library ({exc})") from exc
-        name = str(meta.pop("name"))
+        name = str(meta.pop("name", path.stem))
         meta.pop("format", None)
         return cls(name, terms, genes, None, descriptions, meta, indptr=indptr, indices=indices)
 
