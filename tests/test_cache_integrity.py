@@ -209,21 +209,6 @@ def test_cached_library_whose_npz_cannot_be_written(server, cache_root, caplog):
     assert _parts(cache_root) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
-def test_read_only_cache_directory_non_root(server, cache_root, caplog):  # pragma: no cover
-    entry = download(TINY, progress=False)
-    entry.binary.unlink()
-    os.chmod(entry.root, 0o555)
-    try:
-        library._MEMO.clear()
-        with caplog.at_level(logging.WARNING, logger="gsea_plus"):
-            lib = load_library(TINY, offline=True)
-    finally:
-        os.chmod(entry.root, 0o755)
-    assert len(lib) == len(TINY_SETS)
-    assert len(_warnings(caplog)) == 1
-
-
 # --------------------------------------------------------------------------- killed runs
 
 _KILLED_WRITER = r"""
