@@ -43,6 +43,10 @@ class CorruptCacheError(LibraryError):
     """
 
 
+class OutputError(GseaPlusError):
+    """An output (``-o``, ``--plot``, ``--report``, standard output) cannot be written."""
+
+
 class ModelError(GseaPlusError):
     """A model checkpoint is missing, corrupt or does not match its vocabulary."""
 

@@ -1,16 +1,197 @@
-"""Turning result tables into bytes (TSV, CSV, JSON, JSONL, Parquet) and rich tables."""
+"""Result tables as bytes (TSV, CSV, JSON, JSONL, Parquet) or rich tables, and where bytes go.
+
+Outputs behave like those of standard tools (``sort -o``, ``tee``, ``curl -o``):
+
+- ``None`` or ``"-"``: standard output;
+- a regular file, or a path that does not exist yet: written to a temp file beside it and
+  renamed into place when complete (a symlink is followed, and its target replaced), so
+  a failed or interrupted run leaves the old file, or nothing;
+- anything else that exists (a character device such as ``/dev/null``, a FIFO, a
+  process substitution ``>(gzip > x.gz)``, ``/dev/stdout``): opened and written directly;
+- a directory: an error, before any work.
+
+A ``.gz`` file name is written gzip-compressed. A write that fails (disk full, device
+error) is one :class:`~gsea_plus.errors.OutputError`; nothing half-written is left.
+"""
 
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+import os
+import re
+import stat
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from gsea_plus.errors import OutputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.table import Table
 
-__all__ = ["FORMATS", "frame_to_bytes", "rich_table"]
+__all__ = [
+    "FORMATS",
+    "STDOUT",
+    "check_output",
+    "frame_to_bytes",
+    "open_output",
+    "output_kind",
+    "printable",
+    "rich_table",
+    "show",
+    "write_output",
+]
+
+#: The name of standard output as an output path.
+STDOUT = "-"
+
+# C0 and C1 control characters (escape sequences start with ESC or CSI) and the Unicode
+# line and paragraph separators: never sent to a terminal as they are.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: object) -> str:
+    r"""``text`` safe for a terminal: control characters written as escapes (``\x1b``)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(text))
+
+
+def show(text: object) -> str:
+    """``text`` for a rich console: :func:`printable`, and rich markup escaped."""
+    from rich.markup import escape
+
+    return escape(printable(text))
+
 
 FORMATS = ("tsv", "csv", "json", "jsonl", "parquet")
+
+
+def output_kind(path: str | os.PathLike[str] | None) -> str:
+    """``"stdout"``, ``"file"`` (regular or new: replaced atomically) or ``"direct"``.
+
+    Raises
+    ------
+    OutputError
+        The path is a directory, or cannot be examined.
+    """
+    if path is None or os.fspath(path) == STDOUT:
+        return "stdout"
+    try:
+        st = os.stat(path)  # follows symlinks: /dev/stdout, /dev/fd/N, links to files
+    except FileNotFoundError:
+        return "file"
+    except OSError as exc:
+        raise OutputError(f"cannot write {path} ({exc.strerror or exc})") from exc
+    if stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"{path}: is a directory")
+    return "file" if stat.S_ISREG(st.st_mode) else "direct"
+
+
+def check_output(path: str | os.PathLike[str] | None) -> None:
+    """Refuse an unusable output before any work (a directory, a missing stdout)."""
+    if output_kind(path) == "stdout" and sys.stdout is None:
+        raise OutputError("standard output is closed")
+
+
+def _os_error(path: object, exc: OSError) -> OutputError:
+    where = "standard output" if path is None or str(path) == STDOUT else str(path)
+    return OutputError(f"cannot write {where} ({exc.strerror or exc})")
+
+
+@contextmanager
+def open_output(
+    path: str | os.PathLike[str] | None, *, compress: bool | None = None
+) -> Iterator[IO[bytes]]:
+    """A binary stream to ``path`` (see the module docstring); complete on a clean exit.
+
+    Parameters
+    ----------
+    path
+        The output: a file path, ``"-"`` or ``None`` (standard output).
+    compress
+        gzip the bytes; default: when the file name ends in ``.gz``.
+
+    Raises
+    ------
+    OutputError
+        The output cannot be opened or written; a regular file is left untouched.
+    """
+    from gsea_plus.files import discard, temp_beside, umask_mode
+
+    kind = output_kind(path)
+    if compress is None:
+        compress = kind != "stdout" and str(path).lower().endswith(".gz")
+    tmp: Path | None = None
+    target: Path | None = None
+    mode = umask_mode()
+    raw: IO[bytes]
+    if kind == "stdout":
+        if sys.stdout is None:
+            raise OutputError("standard output is closed")
+        sys.stdout.flush()
+        raw = sys.stdout.buffer
+        if isinstance(raw, io.RawIOBase):
+            # unbuffered stdout (python -u, PYTHONUNBUFFERED): a raw write may write only
+            # part of the bytes (a pipe whose reader left); a buffered writer loops, and
+            # the next write then fails with EPIPE instead of the data being cut silently
+            raw = io.BufferedWriter(raw)
+    elif kind == "direct":
+        try:
+            raw = open(path, "wb")  # type: ignore[arg-type]  # noqa: SIM115
+        except OSError as exc:
+            raise _os_error(path, exc) from exc
+    else:
+        target = Path(os.path.realpath(path))  # type: ignore[arg-type]
+        if target.exists():
+            mode = stat.S_IMODE(target.stat().st_mode)  # keep the file's permissions
+        fd, tmp = temp_beside(target, error=OutputError)
+        raw = os.fdopen(fd, "wb")
+    stream: IO[bytes] = raw
+    if compress:
+        import gzip
+
+        stream = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0)  # type: ignore[assignment]
+    done = False
+    try:
+        yield stream
+        if stream is not raw:
+            stream.close()
+        if kind == "stdout":
+            raw.flush()
+            if raw is not sys.stdout.buffer:
+                raw.detach()  # type: ignore[attr-defined]  # keep stdout open
+        else:
+            raw.close()
+        if tmp is not None and target is not None:
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        done = True
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise _os_error(path, exc) from exc
+    finally:
+        if not done:  # a failure or an interrupt: leave nothing behind
+            if stream is not raw:
+                stream.fileobj = None  # type: ignore[attr-defined]  # no gzip trailer
+            try:
+                if kind != "stdout":
+                    raw.close()
+                elif raw is not sys.stdout.buffer:
+                    raw.detach()  # type: ignore[attr-defined]  # unflushed bytes are dropped
+            except (OSError, ValueError):
+                pass
+            if tmp is not None:
+                discard(tmp)
+
+
+def write_output(
+    path: str | os.PathLike[str] | None, data: bytes, *, compress: bool | None = None
+) -> None:
+    """Write ``data`` to an output (see :func:`open_output`)."""
+    with open_output(path, compress=compress) as fh:
+        fh.write(data)
 
 
 Table = "Mapping[str, Sequence] | pandas.DataFrame"
@@ -79,12 +260,11 @@ def _fmt_p(value: float, log10: float | None = None) -> str:
 
 
 def _truncate_genes(genes: str, limit: int, marked: set[str] | None = None) -> str:
-    from rich.markup import escape
 
     parts = [g for g in genes.split(";") if g]
     shown = parts[:limit]
     text = ", ".join(
-        f"[bold magenta]{escape(g)}*[/]" if marked and g in marked else escape(g) for g in shown
+        f"[bold magenta]{show(g)}*[/]" if marked and g in marked else show(g) for g in shown
     )
     if len(parts) > limit:
         text += f" [dim]+{len(parts) - limit}[/]"
@@ -100,7 +280,6 @@ def rich_table(
     gene_limit: int = 8,
 ) -> Table:
     """A rich table of the top rows of an enrichment result."""
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title, header_style="bold", expand=False, pad_edge=False)
@@ -130,9 +309,9 @@ def rich_table(
         style = "bold" if adj < 0.05 else None
         cells = [str(i)]
         if show_library:
-            cells.append(escape(str(r["Library"])))
+            cells.append(show(r["Library"]))
         cells += [
-            escape(str(r["Term"])),
+            show(r["Term"]),
             str(r["Overlap"]),
             _fmt_p(r["P-value"], r.get("Log10 P-value")),
             f"{adj:.2e}",

@@ -104,11 +104,22 @@ _CLUSTER_COLORS = (
 
 
 def check_plot_path(path: str | Path) -> Path:
-    """Raise :class:`InputError` unless ``path`` ends in .png, .svg or .pdf."""
+    """Raise unless ``path`` can take a plot.
+
+    A .png, .svg or .pdf file name, or a device or FIFO (written as PNG); never a directory.
+    """
+    from gsea_plus.output import output_kind
+
     path = Path(path)
-    if path.suffix.lower() not in _SUFFIXES:
+    if output_kind(path) == "file" and path.suffix.lower() not in _SUFFIXES:
         raise InputError(f"--plot: use a .png, .svg or .pdf file name, not {path.name!r}")
     return path
+
+
+def plot_format(path: str | Path) -> str:
+    """The figure format of an output: its suffix (png, svg, pdf), else PNG (a device)."""
+    suffix = Path(path).suffix.lower()
+    return suffix.lstrip(".") if suffix in _SUFFIXES else "png"
 
 
 def _mpl():
@@ -130,7 +141,7 @@ _RC = {"svg.fonttype": "none", "pdf.fonttype": 42, "svg.hashsalt": "gsea-plus"}
 
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 200) -> Path:
-    """Write a figure in the format of the file's suffix, atomically.
+    """Write a figure in the format of the file's suffix (a file atomically; a device directly).
 
     SVG keeps text as text (searchable, editable), PDF embeds TrueType fonts (editable
     in Illustrator/Inkscape), PNG is drawn at ``dpi``. No date is written, so the same
@@ -140,15 +151,15 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 200) -> Path:
 
     import matplotlib
 
-    from gsea_plus.library.cache import atomic_write
+    from gsea_plus.output import write_output
 
     path = check_plot_path(path)
-    fmt = path.suffix.lower().lstrip(".")
+    fmt = plot_format(path)
     metadata = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
     buf = io.BytesIO()
     with matplotlib.rc_context(_RC):
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata[fmt])
-    atomic_write(path, buf.getvalue())
+    write_output(path, buf.getvalue(), compress=False)
     return path
 
 

@@ -176,7 +176,13 @@ def read_user_text(
     if os.fspath(path) == "-":
         import sys
 
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise error("standard input is closed: give a file instead of -")
         stdin = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
-        return decode_text(stdin.read(), "standard input", error=error, what=what)
+        try:
+            data = stdin.read()
+        except OSError as exc:
+            raise error(f"cannot read standard input ({exc.strerror or exc})") from exc
+        return decode_text(data, "standard input", error=error, what=what)
     data = read_user_bytes(path, error=error, what=what)
     return decode_text(data, os.fspath(path), error=error, what=what)

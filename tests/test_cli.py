@@ -470,7 +470,8 @@ def test_rich_table_shows_tiny_p_from_log10():
     assert "G0, G1" in text and "+292" in text  # genes truncated with a count
 
 
-def test_subprocess_reader_going_away_is_not_an_error(tmp_path):
+def test_subprocess_reader_going_away_is_exit_141(tmp_path):
+    # as `yes | head` (killed by SIGPIPE): 128 + 13, one line, no traceback (issue 10)
     sets = {f"T{i}": [f"G{j}" for j in range(i % 50, i % 50 + 20)] for i in range(3000)}
     gmt = tmp_path / "many.gmt"
     gmt.write_text(gmt_text(sets))
@@ -486,9 +487,12 @@ def test_subprocess_reader_going_away_is_not_an_error(tmp_path):
     proc.stdout.close()  # like `| head -1`
     stderr = proc.stderr.read().decode()
     proc.stderr.close()
-    assert proc.wait(timeout=120) == 0, stderr
+    assert proc.wait(timeout=120) == 141, stderr
     assert first.startswith("Term\tOverlap")
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+    assert stderr.splitlines()[-1] == (
+        "gsea-plus: error: the output was closed before the end (broken pipe)"
+    )
 
 
 def test_forced_overlap_prints_clean_numbers():

@@ -170,11 +170,17 @@ def _content_lines(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
 
 
 def _detect(lines: list[str]) -> str:
-    """``gmt`` when any of the first content lines has 3+ fields, else ``long``."""
-    for _, fields in islice(_content_lines(lines), 50):
-        if len(fields) >= 3:
-            return "gmt"
-    return "long"
+    """``gmt`` or ``long``, from the first content lines.
+
+    A first line of 3+ fields is a GMT row. Otherwise the table is long when most of the
+    first 50 lines have exactly 2 fields (``list_id<TAB>gene``): a stray extra column
+    further down is then an error naming its line, not a reason to read the whole table
+    as a GMT of one-gene lists.
+    """
+    counts = [len(fields) for _, fields in islice(_content_lines(lines), 50)]
+    if not counts or counts[0] >= 3:
+        return "gmt"
+    return "long" if 2 * sum(c == 2 for c in counts) > len(counts) else "gmt"
 
 
 def _iter_gmt(numbered: Iterable[tuple[int, list[str]]], name: str) -> Iterator[BatchItem]:
@@ -304,6 +310,8 @@ def read_batch(
         raise InputError(f"unknown input format {input_format!r}; choose from {choices}")
     text = os.fspath(source)
     if text == "-":
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise InputError("standard input is closed: give a file instead of -")
         raw = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
         if raw is None:  # a text-only stdin (tests)
             fh: IO[str] = sys.stdin

@@ -1,13 +1,12 @@
-"""Writing batch results as they come: TSV, CSV, JSON lines or Parquet, atomically."""
+"""Writing batch results as they come: TSV, CSV, JSON lines or Parquet."""
 
 from __future__ import annotations
 
 import io
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -48,21 +47,23 @@ def text_bytes(table: Mapping[str, np.ndarray], fmt: str, *, header: bool) -> by
 
 
 class ResultWriter:
-    """Stream batch tables to a file (atomically: temp file, then rename) or a stream.
+    """Stream batch tables to an output as they come (:func:`gsea_plus.output.open_output`).
+
+    A regular file is written to a temp file and moved into place by :meth:`close`, so a
+    failed or interrupted run leaves nothing at the path; standard output, devices and
+    FIFOs are written directly. A ``.gz`` file name is gzip-compressed (text formats).
 
     Parameters
     ----------
     path
-        Output file, or ``None`` to write to ``stream``.
+        Output file, ``"-"`` or ``None`` (standard output).
     fmt
         ``tsv``, ``csv``, ``jsonl`` or ``parquet``.
-    stream
-        Binary stream used when ``path`` is ``None`` (default: stdout).
     """
 
-    def __init__(
-        self, path: str | os.PathLike[str] | None, fmt: str, *, stream: IO[bytes] | None = None
-    ):
+    def __init__(self, path: str | os.PathLike[str] | None, fmt: str):
+        from gsea_plus.output import open_output
+
         if fmt not in BATCH_FORMATS:
             choices = ", ".join(BATCH_FORMATS)
             raise InputError(f"unknown batch output format {fmt!r}; choose from {choices}")
@@ -70,24 +71,11 @@ class ResultWriter:
         self.fmt = fmt
         self.rows = 0
         self._header_done = False
-        self._tmp: str | None = None
-        self._parquet = None
-        self._schema = None
-        if self.path is not None:
-            import tempfile
-
-            from gsea_plus.errors import CacheError
-
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd, self._tmp = tempfile.mkstemp(
-                    dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part"
-                )
-            except OSError as exc:
-                raise CacheError(f"cannot write {self.path} ({exc.strerror or exc})") from exc
-            self._fh: IO[bytes] = os.fdopen(fd, "wb")
-        else:
-            self._fh = stream if stream is not None else sys.stdout.buffer
+        self._parquet: Any = None
+        self._schema: Any = None
+        self._output = open_output(path, compress=False if fmt == "parquet" else None)
+        self._fh: IO[bytes] = self._output.__enter__()
+        self._open = True
 
     def write(self, table: Mapping[str, np.ndarray]) -> None:
         """Append the rows of one table (columns in the same order every time)."""
@@ -129,31 +117,33 @@ class ResultWriter:
         self._parquet.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
 
     def close(self) -> None:
-        """Finish the file and move it into place."""
-        if self.fmt == "parquet" and self._parquet is not None:
-            self._parquet.close()
-        if self.path is None:
-            self._fh.flush()
+        """Finish the output (a file moves into place)."""
+        if not self._open:
             return
-        self._fh.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self._tmp, 0o666 & ~umask)
-        os.replace(self._tmp, self.path)
-        self._tmp = None
+        self._open = False
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+        except BaseException as exc:
+            self._output.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._output.__exit__(None, None, None)
 
-    def abort(self) -> None:
-        """Drop a partial file: a failed run leaves nothing behind."""
-        if self._tmp is not None:
-            try:
-                self._fh.close()
-            except OSError:
-                pass
-            try:
-                os.unlink(self._tmp)
-            except OSError:
-                pass
-            self._tmp = None
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Drop a partial output: a failed run leaves nothing behind at a file path."""
+        if not self._open:
+            return
+        self._open = False
+        if self._parquet is not None:
+            # no footer: a partial Parquet file must not look complete (and pyarrow must
+            # not write to the closed file when the writer is collected)
+            self._parquet.is_open = False
+            self._parquet = None
+        error = exc if exc is not None else RuntimeError("aborted")
+        try:
+            self._output.__exit__(type(error), error, error.__traceback__)
+        except BaseException:  # the error that aborted the run is the one to report
+            pass
 
     def __enter__(self) -> ResultWriter:
         return self
@@ -162,4 +152,4 @@ class ResultWriter:
         if exc_type is None:
             self.close()
         else:
-            self.abort()
+            self.abort(exc)

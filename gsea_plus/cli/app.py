@@ -13,6 +13,7 @@ import typer
 
 from gsea_plus._version import __version__
 from gsea_plus.cli import batch, enrich, gene, libraries, model, prerank
+from gsea_plus.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
     name="gsea-plus",
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_CODES_HELP,
 )
 
 

@@ -205,8 +205,9 @@ class _Totals:
                 self.significant_lists += 1
 
     def print(self, *, rows: int, output: Path | None, summary: Path | None) -> None:
-        from rich.markup import escape
         from rich.table import Table
+
+        from gsea_plus.output import show
 
         console = err_console()
         if summary is None and self.rows:
@@ -229,14 +230,10 @@ class _Totals:
                     max_width=48 if col == "Top term" else 24,
                 )
             for r in self.rows:
-                top = (
-                    escape(str(r["Top Term"]))
-                    if r["Status"] == "ok"
-                    else f"[dim]{r['Status']}[/dim]"
-                )
+                top = show(r["Top Term"]) if r["Status"] == "ok" else f"[dim]{r['Status']}[/dim]"
                 table.add_row(
-                    escape(str(r["List"])),
-                    *([escape(str(r["Library"]))] if multi else []),
+                    show(r["List"]),
+                    *([show(r["Library"])] if multi else []),
                     f"{r['Recognized']}/{r['Input Genes']}",
                     str(r["Terms Tested"]),
                     str(r["Significant"]),
@@ -248,7 +245,7 @@ class _Totals:
                     f"[dim]... {self.n_records - len(self.rows)} more rows: "
                     "use --summary FILE for all of them[/dim]"
                 )
-        where = f" to {escape(str(output))}" if output is not None else ""
+        where = f" to {show(output)}" if output is not None else ""
         extra = f"; {self.empty} empty lists skipped" if self.empty else ""
         if self.unrecognized_all:
             extra += f"; {self.unrecognized_all} list/library pairs with no gene recognized"

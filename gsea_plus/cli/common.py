@@ -39,11 +39,11 @@ def out_console() -> Console:
 
 class _WarningHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        from rich.markup import escape
+        from gsea_plus.output import show
 
         level = record.levelname.lower()
         style = {"warning": "yellow", "error": "red"}.get(level, "dim")
-        err_console().print(f"[{style}]{level}:[/{style}] {escape(record.getMessage())}")
+        err_console().print(f"[{style}]{level}:[/{style}] {show(record.getMessage())}")
 
 
 def setup_logging(*, verbose: bool = False) -> None:
@@ -61,38 +61,119 @@ def setup_logging(*, verbose: bool = False) -> None:
     logger.propagate = False
 
 
-def run_app(app: typer.Typer) -> int:
-    """Run the Typer app, turning known errors into one stderr line and an exit code."""
-    from gsea_plus.errors import GseaPlusError
+#: Exit codes of the ``gsea-plus`` command (the README and ``--help`` list them).
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_NETWORK = 3
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+EXIT_TERMINATED = 143
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 2 usage, input, library, cache or output error; 3 network error; "
+    "130 interrupted (Ctrl-C); 141 output closed by its reader; 143 terminated (SIGTERM); "
+    "1 internal error (set GSEA_PLUS_DEBUG=1 for the traceback)."
+)
+#: Environment variable: when set, an unexpected error shows its traceback.
+DEBUG_ENV = "GSEA_PLUS_DEBUG"
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that every clean-up runs."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
+def _error(message: str) -> None:
+    try:
+        print(f"gsea-plus: error: {message}", file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):  # stderr closed: the code still tells
+        pass
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the final flush cannot fail again."""
+    import os
 
     try:
-        app(standalone_mode=False)
-    except GseaPlusError as exc:
-        print(f"gsea-plus: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.Abort:
-        print("gsea-plus: aborted", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("gsea-plus: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader (head, less) went away: not an error of ours.
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    except Exception as exc:  # click usage errors and the like
-        import click
+    except (OSError, ValueError, AttributeError):
+        pass
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
-    return 0
+
+def _usage_error(exc) -> int:
+    from typer._click.exceptions import NoArgsIsHelpError
+
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, NoArgsIsHelpError) and ctx is not None:
+        typer.echo(ctx.get_help(), err=True)  # a bare command: its help, on stderr
+        return EXIT_USAGE
+    message = " ".join(exc.format_message().split())
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    _error(message + where)
+    return getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE
+
+
+def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
+    """Run the command line; every outcome is an exit code and at most one stderr line.
+
+    Usage errors, input and library errors, network errors, a closed output pipe,
+    Ctrl-C and SIGTERM each get their code (:data:`EXIT_CODES_HELP`); clean-up (temp
+    files, partial outputs) runs before the process exits. An unexpected exception is one
+    line too, unless ``GSEA_PLUS_DEBUG`` is set.
+    """
+    import os
+    import signal
+
+    from typer._click.exceptions import ClickException
+
+    from gsea_plus.errors import GseaPlusError
+
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (tests running the app in a thread)
+        pass
+    try:
+        command = typer.main.get_command(app)
+        with command.make_context("gsea-plus", list(sys.argv[1:] if args is None else args)) as ctx:
+            command.invoke(ctx)
+    except GseaPlusError as exc:
+        _error(str(exc))
+        return exc.exit_code
+    except ClickException as exc:
+        return _usage_error(exc)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        _error("terminated")
+        return EXIT_TERMINATED
+    except BrokenPipeError:
+        _quiet_stdout()
+        _error("the output was closed before the end (broken pipe)")
+        return EXIT_BROKEN_PIPE
+    except MemoryError:
+        _error("out of memory")
+        return EXIT_INTERNAL
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        _error(
+            f"internal error: {type(exc).__name__}: {exc} "
+            f"(please report it; {DEBUG_ENV}=1 shows the traceback)"
+        )
+        return EXIT_INTERNAL
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return EXIT_OK
 
 
 def resolve_format(fmt: Format, output: Path | None, *, table: bool = True) -> Format:
@@ -113,25 +194,15 @@ def resolve_format(fmt: Format, output: Path | None, *, table: bool = True) -> F
     return Format.table if table and sys.stdout.isatty() else Format.tsv
 
 
-def write_frame(df, fmt: Format, output: Path | None) -> None:
-    """Write a table (DataFrame or mapping of columns) to ``output`` or stdout.
+def write_frame(df, fmt: Format, output: Path | str | None) -> None:
+    """Write a table (DataFrame or mapping of columns) to ``output`` (``-``/None: stdout).
 
-    A file is written atomically, so a failure leaves no half-written output.
+    A file is replaced atomically; devices and FIFOs are written directly
+    (:func:`gsea_plus.output.open_output`).
     """
-    from gsea_plus.output import frame_to_bytes
+    from gsea_plus.output import frame_to_bytes, write_output
 
-    data = frame_to_bytes(df, fmt.value)
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    from gsea_plus.library.cache import atomic_write
-
-    if output.suffix.lower() == ".gz":
-        import gzip
-
-        data = gzip.compress(data, compresslevel=6, mtime=0)
-    atomic_write(output, data)
+    write_output(output, frame_to_bytes(df, fmt.value))
 
 
 def emit(result, *, fmt: Format, output: Path | None, summary: str, table) -> None:
@@ -141,9 +212,15 @@ def emit(result, *, fmt: Format, output: Path | None, summary: str, table) -> No
     otherwise the summary goes to stderr and the machine-readable result to stdout
     unless ``-o`` took it.
     """
+    from gsea_plus.output import STDOUT, output_kind, show
+
+    if output is not None and str(output) == STDOUT:
+        output = None  # -o - is standard output
     chosen = resolve_format(fmt, output)
     if output is not None:
         write_frame(result, Format.tsv if chosen is Format.table else chosen, output)
+        if output_kind(output) == "file":
+            err_console().print(f"[dim]wrote {_rows(result)} rows to {show(output)}[/dim]")
     if chosen is Format.table:
         console = out_console()
         console.print(table())
@@ -152,3 +229,10 @@ def emit(result, *, fmt: Format, output: Path | None, summary: str, table) -> No
     err_console().print(summary)
     if output is None:
         write_frame(result, chosen, None)
+
+
+def _rows(table) -> int:
+    if hasattr(table, "shape"):
+        return int(table.shape[0])
+    first = next(iter(table.values()), [])
+    return len(first)

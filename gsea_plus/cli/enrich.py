@@ -77,7 +77,7 @@ def enrich_cmd(
 
 
 def _summary(info) -> str:
-    from rich.markup import escape
+    from gsea_plus.output import show
 
     parts = []
     for lib in info.per_library:
@@ -87,13 +87,13 @@ def _summary(info) -> str:
             else f"{lib['terms_tested']} terms with overlap"
         )
         parts.append(
-            f"{escape(lib['version'])}: {lib['recognized']} of {info.input_size} genes recognized, "
+            f"{show(lib['version'])}: {lib['recognized']} of {info.input_size} genes recognized, "
             f"n={lib['list_size']}, background N={lib['background']}, {tested}"
         )
     extra = ""
     if info.mangled:
         fixed = ", ".join(f"{k}->{v[0]}" for k, v in info.mangled.items())
-        extra += f"; spreadsheet-mangled symbols recognized: {escape(fixed)}"
+        extra += f"; spreadsheet-mangled symbols recognized: {show(fixed)}"
     if info.duplicates:
         extra += f"; {len(info.duplicates)} duplicates removed"
     return f"[dim]input: {info.input_size} genes; " + " | ".join(parts) + extra + "[/dim]"

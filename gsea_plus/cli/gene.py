@@ -45,15 +45,16 @@ def gene_cmd(
 
     def table():
         from rich.console import Group
-        from rich.markup import escape
         from rich.table import Table
+
+        from gsea_plus.output import show
 
         def render(df, title):
             out = Table(title=title, header_style="bold")
             for col in ("#", "Term", "Probability", "Rank", "Term size"):
                 out.add_column(col, justify="left" if col == "Term" else "right", overflow="fold")
             for i, r in enumerate(df.head(top).itertuples(index=False), start=1):
-                out.add_row(str(i), escape(str(r[0])), f"{r[1]:.3g}", str(r[2]), str(r[4]))
+                out.add_row(str(i), show(r[0]), f"{r[1]:.3g}", str(r[2]), str(r[4]))
             return out
 
         parts = [render(candidates, f"terms the model would add {gene.upper()} to")]

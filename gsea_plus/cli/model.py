@@ -231,7 +231,7 @@ def info(model: str | None = typer.Option(None, "--model", "-m", help=_MODEL_HEL
 
 def predict_cmd(
     genes: str = typer.Argument(..., help="Gene list file, or - for standard input."),
-    top: int = typer.Option(50, "--top", "-n", help="Number of genes to show."),
+    top: int = typer.Option(50, "--top", "-n", min=1, help="Number of genes to show."),
     model: str | None = typer.Option(None, "--model", "-m", help=_MODEL_HELP),
     exclude_input: bool = typer.Option(
         False, "--exclude-input", help="Leave the input genes out of the ranking."

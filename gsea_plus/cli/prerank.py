@@ -105,8 +105,9 @@ def prerank_cmd(
     )
 
     def table():
-        from rich.markup import escape
         from rich.table import Table
+
+        from gsea_plus.output import show
 
         out = Table(header_style="bold")
         for col in ("#", "Term", "ES", "NES", "P-value", "FDR", "Size", "Leading edge"):
@@ -121,13 +122,13 @@ def prerank_cmd(
             shown = ", ".join(edge[:6]) + (f" +{len(edge) - 6}" if len(edge) > 6 else "")
             out.add_row(
                 str(i),
-                escape(r[0]),
+                show(r[0]),
                 f"{r[1]:.3f}",
                 f"{r[2]:.2f}",
                 f"{r[3]:.2e}",
                 f"{r[4]:.2e}",
                 str(r[5]),
-                escape(shown),
+                show(shown),
             )
         return out
 

@@ -193,7 +193,11 @@ def load_model(spec: str | Path | Model | None = None, *, offline: bool | None =
     else:
         text = str(spec)
         path = Path(text).expanduser()
-        if not path.exists():
+        try:
+            exists = path.exists()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+            raise ModelError(f"{text[:80]}...: not a usable model path ({exc})") from exc
+        if not exists:
             from gsea_plus.model.hub import download, is_hub_id
 
             if not is_hub_id(text):

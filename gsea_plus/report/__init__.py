@@ -186,9 +186,11 @@ class ReportContext:
 
 
 def check_report_path(path: str | Path) -> Path:
-    """Raise :class:`InputError` unless ``path`` ends in .html or .htm."""
+    """Raise unless ``path`` can take a report: an .html file name, or a device or FIFO."""
+    from gsea_plus.output import output_kind
+
     path = Path(path)
-    if path.suffix.lower() not in _SUFFIXES:
+    if output_kind(path) == "file" and path.suffix.lower() not in _SUFFIXES:
         raise InputError(f"--report: use a .html file name, not {path.name!r}")
     return path
 
@@ -761,10 +763,10 @@ def _evidence_caption(df: pd.DataFrame) -> str:
 
 
 def _write(path: str | Path, text: str) -> Path:
-    from gsea_plus.library.cache import atomic_write
+    from gsea_plus.output import write_output
 
     path = check_report_path(path)
-    atomic_write(path, text.encode("utf-8"))
+    write_output(path, text.encode("utf-8"), compress=False)
     return path
 
 
