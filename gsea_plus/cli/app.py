@@ -18,7 +18,7 @@ from gsea_plus.cli.common import EXIT_CODES_HELP
 app = typer.Typer(
     name="gsea-plus",
     help="Gene set enrichment analysis: exact, fast, offline, with a gene set foundation model.",
-    no_args_is_help=True,
+    invoke_without_command=True,  # a bare `gsea-plus`: help on stderr, exit 2 (_root)
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -34,6 +34,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -49,9 +50,10 @@ def _root(
     ] = False,
 ) -> None:
     """Gene set enrichment analysis: exact, fast, offline, with a gene set foundation model."""
-    from gsea_plus.cli.common import setup_logging
+    from gsea_plus.cli.common import help_if_bare, setup_logging
 
     setup_logging(verbose=verbose)
+    help_if_bare(ctx)
 
 
 app.command("enrich")(enrich.enrich_cmd)

@@ -109,13 +109,24 @@ def _usage_error(exc) -> int:
     from typer._click.exceptions import NoArgsIsHelpError
 
     ctx = getattr(exc, "ctx", None)
-    if isinstance(exc, NoArgsIsHelpError) and ctx is not None:
-        typer.echo(ctx.get_help(), err=True)  # a bare command: its help, on stderr
+    if isinstance(exc, NoArgsIsHelpError):  # (the help was printed as it was raised)
         return EXIT_USAGE
     message = " ".join(exc.format_message().split())
     where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
     _error(message + where)
     return getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE
+
+
+def help_if_bare(ctx: typer.Context) -> None:
+    """In a command group's callback: no subcommand means its help on stderr and exit 2."""
+    if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
+        import contextlib
+
+        with contextlib.redirect_stdout(sys.stderr):
+            text = ctx.get_help()  # typer's rich help prints itself, to (redirected) stdout
+        if text.strip():
+            typer.echo(text, err=True)
+        raise typer.Exit(EXIT_USAGE)
 
 
 def run_app(app: typer.Typer, args: list[str] | None = None) -> int:

@@ -6,14 +6,19 @@ from typing import Annotated
 
 import typer
 
-from gsea_plus.cli.common import err_console, out_console, resolve_format, write_frame
+from gsea_plus.cli.common import err_console, help_if_bare, out_console, resolve_format, write_frame
 from gsea_plus.cli.params import Format
 
 libraries_app = typer.Typer(
     help="List, download and inspect gene set libraries (cached per user; "
     "GSEA_PLUS_CACHE overrides the location, GSEA_PLUS_ENRICHR_URL the server).",
-    no_args_is_help=True,
+    invoke_without_command=True,
 )
+
+
+@libraries_app.callback()
+def _group(ctx: typer.Context) -> None:
+    help_if_bare(ctx)
 
 
 @libraries_app.command("list")

@@ -6,13 +6,19 @@ from pathlib import Path
 
 import typer
 
-from gsea_plus.cli.common import err_console, out_console, resolve_format, write_frame
+from gsea_plus.cli.common import err_console, help_if_bare, out_console, resolve_format, write_frame
 from gsea_plus.cli.params import Format
 
 model_app = typer.Typer(
     help="The gene set foundation model: build a corpus, train, evaluate, inspect.",
-    no_args_is_help=True,
+    invoke_without_command=True,
 )
+
+
+@model_app.callback()
+def _group(ctx: typer.Context) -> None:
+    help_if_bare(ctx)
+
 
 _MODEL_HELP = "Model directory or hub id (owner/name); default: the bundled model."
 
