@@ -230,3 +230,18 @@ def test_a_complete_cached_model_needs_no_writable_cache(published, cache_root, 
     monkeypatch.setattr(cache, "cache_dir", read_only)
     monkeypatch.setattr(cache, "temp_beside", refuse)
     assert hub.download(REPO, offline=True) == _model_dir(cache_root)
+
+
+def test_cli_model_download_and_refresh(published, cache_root, run_cli):
+    server, source = published
+    code, _, err = run_cli("model", "download", REPO)
+    assert code == 0, err
+    assert (_model_dir(cache_root) / "model.safetensors").read_bytes() == (
+        source / "model.safetensors"
+    ).read_bytes()
+    code, _, err = run_cli("model", "download", REPO)  # cached and valid: no request
+    assert code == 0 and server.count(WEIGHTS) == 1
+    code, _, err = run_cli("model", "download", REPO, "--force")
+    assert code == 0 and server.count(WEIGHTS) == 2
+    code, _, err = run_cli("model", "download", "owner--x/y")
+    assert code == 2 and "Traceback" not in err

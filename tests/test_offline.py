@@ -45,6 +45,7 @@ def _downloading(inputs) -> dict[str, list]:
         "libraries download": ["libraries", "download", REMOTE],
         "libraries info": ["libraries", "info", REMOTE, "--online"],
         "model info": ["model", "info", "--model", HUB_ID],
+        "model download": ["model", "download", HUB_ID],
         "model evaluate": ["model", "evaluate", "-l", REMOTE],
     }
 
@@ -68,6 +69,7 @@ def test_every_command_is_classified(inputs):
         "libraries download",
         "libraries info",
         "model info",
+        "model download",
         "model evaluate",
     ],
 )

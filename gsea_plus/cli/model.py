@@ -8,6 +8,7 @@ import typer
 
 from gsea_plus.cli.common import err_console, help_if_bare, out_console, resolve_format, write_frame
 from gsea_plus.cli.params import Format
+from gsea_plus.output import show
 
 model_app = typer.Typer(
     help="The gene set foundation model: build a corpus, train, evaluate, inspect.",
@@ -212,6 +213,20 @@ def evaluate(
         out_console().print(view)
         return
     write_frame(table, resolved, output)
+
+
+@model_app.command("download")
+def download(
+    repo_id: str = typer.Argument(..., metavar="OWNER/NAME", help="A model hub id."),
+    force: bool = typer.Option(
+        False, "--force", metavar="", help="Download again even when the cached files pass."
+    ),
+) -> None:
+    """Download a published checkpoint (safetensors only) into the cache, or refresh it."""
+    from gsea_plus.model.hub import download as fetch
+
+    path = fetch(repo_id, force=force)
+    err_console().print(f"{show(repo_id)}: {show(path)}")
 
 
 @model_app.command("info")
