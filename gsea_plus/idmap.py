@@ -36,8 +36,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +51,9 @@ __all__ = [
     "SPECIES",
     "Conversion",
     "IdMap",
+    "hgnc_tables",
+    "index_entries",
+    "index_text",
     "load_idmap",
 ]
 
@@ -72,7 +76,8 @@ _ENTREZ_RE = re.compile(r"^[1-9]\d{0,9}$")
 # Cdkn1a, Gm12345, Rik genes like 1700001C19Rik are not counted).
 _MOUSE_CASE_RE = re.compile(r"^[A-Z][a-z0-9]*[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 
-_BUNDLED_HGNC = "idmap/hgnc_genes.tsv.gz"
+_BUNDLED_SYMBOLS = "idmap/symbols.index.gz"
+_BUNDLED_IDS = "idmap/ids.index.gz"
 _BUNDLED_ORTHOLOGS = "idmap/mouse_human_orthologs.tsv.gz"
 
 
@@ -161,29 +166,169 @@ def _named(items: Sequence[str], limit: int) -> str:
     return shown + (f", +{len(items) - limit} more" if len(items) > limit else "")
 
 
+class _Index:
+    """Sorted keys and their entries, looked up by bisection (loads in tens of ms).
+
+    An entry lists what a key is, ``;``-separated: ``S`` (an approved symbol) and
+    ``P=A|B`` (previous symbol of), ``A=...`` (alias of), ``E=...`` (Ensembl ID of),
+    ``N=...`` (Entrez ID of). The bundled map is stored in this form
+    (:func:`index_text`), so no dictionary of 200,000 keys is built at start-up.
+    """
+
+    __slots__ = ("keys", "values")
+
+    def __init__(self, keys: list[str], values: list[str]):
+        self.keys = keys
+        self.values = values
+
+    @classmethod
+    def parse(cls, text: str) -> _Index:
+        """Read the text form written by :func:`index_text`."""
+        keys, _, values = text.partition(_SEPARATOR)
+        return cls(keys.split("\n") if keys else [], values.split("\n") if values else [])
+
+    @classmethod
+    def from_entries(cls, entries: Mapping[str, Sequence[str]]) -> _Index:
+        """An index of ``{key: [items]}``."""
+        keys = sorted(entries)
+        return cls(keys, [";".join(entries[k]) for k in keys])
+
+    def get(self, key: str) -> str | None:
+        """The entry of ``key``, if any."""
+        i = bisect_left(self.keys, key)
+        if i < len(self.keys) and self.keys[i] == key:
+            return self.values[i]
+        return None
+
+    def table(self, kind: str, key: str) -> tuple[str, ...] | None:
+        """The symbols ``key`` is a ``kind`` (``P``, ``A``, ``E``, ``N``) of, if any."""
+        entry = self.get(key)
+        if entry is None:
+            return None
+        prefix = kind + "="
+        for item in entry.split(";"):
+            if item.startswith(prefix):
+                return tuple(item[2:].split("|"))
+        return None
+
+
+_SEPARATOR = "\n\x1d\n"
+
+
+def _is_approved(entry: str | None) -> bool:
+    return entry is not None and (entry == "S" or entry.startswith("S;"))
+
+
+def index_text(entries: Mapping[str, Sequence[str]]) -> str:
+    """The text form of an index: its sorted keys, a separator line, their entries."""
+    index = _Index.from_entries(entries)
+    return "\n".join(index.keys) + _SEPARATOR + "\n".join(index.values)
+
+
+def index_entries(
+    approved: Iterable[str], tables: Mapping[str, Mapping[str, Iterable[str]] | None]
+) -> dict[str, list[str]]:
+    """Index entries from approved symbols and ``{kind: {key: symbols}}`` tables.
+
+    Kinds: ``P`` previous symbols, ``A`` aliases, ``E`` Ensembl IDs, ``N`` Entrez IDs.
+    Previous symbols and aliases that are themselves approved symbols are dropped (an
+    approved symbol is always kept as it is); a key's symbols are sorted and unique when
+    there are several.
+    """
+    approved = set(approved)
+    out: dict[str, list[str]] = {k: ["S"] for k in approved}
+    for kind, table in tables.items():
+        for key, values in (table or {}).items():
+            if kind in ("P", "A") and key in approved:
+                continue
+            values = list(values)
+            symbols = values if len(values) == 1 else sorted(set(values))
+            out.setdefault(key, []).append(f"{kind}={'|'.join(symbols)}")
+    return out
+
+
+def hgnc_tables(
+    text: str, *, source: str = "HGNC table"
+) -> tuple[list[str], dict[str, dict[str, list[str]]]]:
+    """Approved symbols and ``{column: {key: symbols}}`` from an HGNC complete-set TSV.
+
+    The columns read are ``prev_symbol``, ``alias_symbol``, ``ensembl_gene_id`` and
+    ``entrez_id`` (those present); everything is upper-cased; withdrawn rows are skipped.
+
+    Raises
+    ------
+    InputError
+        The text has no ``symbol`` column.
+    """
+    head, _, body = text.lstrip("\ufeff").partition("\n")
+    names = [c.strip().strip('"') for c in head.rstrip("\r").split("\t")]
+    if "symbol" not in names:
+        raise InputError(f"{source}: not an HGNC table (no 'symbol' column)")
+    at = {name: i for i, name in enumerate(names)}
+    i_symbol, i_status = at["symbol"], at.get("status")
+    columns: list[tuple[int, dict[str, list[str]]]] = [
+        (at[c], {})
+        for c in ("prev_symbol", "alias_symbol", "ensembl_gene_id", "entrez_id")
+        if c in at
+    ]
+    approved: list[str] = []
+    width = len(names)
+    # Upper-case once: symbols, aliases and IDs are all compared upper-cased.
+    for line in body.replace('"', "").upper().split("\n"):
+        row = line.rstrip("\r").split("\t")
+        if len(row) < width:
+            row += [""] * (width - len(row))
+        symbol = row[i_symbol].strip()
+        if not symbol or (i_status is not None and row[i_status].strip() not in ("APPROVED", "")):
+            continue
+        approved.append(symbol)
+        for i, table in columns:
+            cell = row[i]
+            if not cell:
+                continue
+            for key in cell.split("|") if "|" in cell else (cell,):
+                key = key.strip()
+                if key:
+                    table.setdefault(key, []).append(symbol)
+    return approved, {names[i]: table for i, table in columns}
+
+
 class IdMap:
     """Identifier conversion tables: symbols, aliases, previous symbols, Ensembl, Entrez.
 
     Build one with :meth:`bundled` (the package's map, cached) or :meth:`from_hgnc`
     (an HGNC complete-set table). All keys and symbols are upper-case, like library
-    genes.
+    genes. Lookups bisect sorted keys, and the Ensembl/Entrez part of the bundled map is
+    read only when a token looks like an ID, so a list of symbols costs a few tens of
+    milliseconds.
 
     It also serves as the alias matcher of the engine (formerly ``SymbolMapper``):
     :meth:`normalize` and :meth:`match` work on symbols only.
 
     Attributes
     ----------
-    approved
-        Current (approved) symbols.
-    mapping
-        Previous symbol or alias -> current symbol, for keys with a single gene
-        (a previous symbol wins over an alias).
     source
         Where the human table came from (for messages).
     """
 
     def __init__(
         self,
+        symbols: _Index,
+        ids: _Index | Callable[[], _Index] | None = None,
+        *,
+        source: str = "",
+    ):
+        self._symbols = symbols
+        self._ids = ids
+        self.source = source
+        self._universes: dict[tuple[int, int], tuple[Mapping[str, object], dict[str, str]]] = {}
+        self._mouse: tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]] | None = None
+        self._approved: frozenset[str] | None = None
+        self._mapping: dict[str, str] | None = None
+
+    @classmethod
+    def from_tables(
+        cls,
         approved: Iterable[str],
         *,
         previous: Mapping[str, Iterable[str]] | None = None,
@@ -191,35 +336,49 @@ class IdMap:
         ensembl: Mapping[str, Iterable[str]] | None = None,
         entrez: Mapping[str, Iterable[str]] | None = None,
         source: str = "",
-    ):
-        self.approved: frozenset[str] = frozenset(approved)
-        self.source = source
-
-        def freeze(table: Mapping[str, Iterable[str]] | None, *, drop_approved: bool):
-            out: dict[str, tuple[str, ...]] = {}
-            for key, values in (table or {}).items():
-                if drop_approved and key in self.approved:
-                    continue
-                values = list(values)
-                out[key] = (values[0],) if len(values) == 1 else tuple(sorted(set(values)))
-            return out
-
-        self._previous = freeze(previous, drop_approved=True)
-        self._aliases = freeze(aliases, drop_approved=True)
-        self._ensembl = freeze(ensembl, drop_approved=False)
-        self._entrez = freeze(entrez, drop_approved=False)
-        self.mapping: dict[str, str] = {}
-        for table in (self._aliases, self._previous):  # later tables override earlier ones
-            for key, symbols in table.items():
-                if len(symbols) == 1:
-                    self.mapping[key] = symbols[0]
-                elif key in self.mapping and table is self._previous:
-                    del self.mapping[key]  # an ambiguous previous symbol beats an alias
-        self._universes: dict[tuple[int, int], tuple[Mapping[str, object], dict[str, str]]] = {}
-        self._mouse: tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]] | None = None
+    ) -> IdMap:
+        """A map from approved symbols and ``{key: symbols}`` tables."""
+        symbols = index_entries(approved, {"P": previous, "A": aliases})
+        ids = index_entries((), {"E": ensembl, "N": entrez})
+        return cls(_Index.from_entries(symbols), _Index.from_entries(ids), source=source)
 
     def __repr__(self) -> str:
-        return f"IdMap({len(self.approved)} symbols, source={self.source!r})"
+        return f"IdMap({len(self._symbols.keys)} symbol keys, source={self.source!r})"
+
+    def _id_index(self) -> _Index:
+        if callable(self._ids):
+            self._ids = self._ids()
+        return self._ids if self._ids is not None else _Index([], [])
+
+    def is_approved(self, symbol: str) -> bool:
+        """Whether ``symbol`` (upper-case) is a current symbol."""
+        return _is_approved(self._symbols.get(symbol))
+
+    @property
+    def approved(self) -> frozenset[str]:
+        """Current (approved) symbols (built on first use)."""
+        if self._approved is None:
+            index = self._symbols
+            self._approved = frozenset(
+                k for k, v in zip(index.keys, index.values, strict=True) if _is_approved(v)
+            )
+        return self._approved
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """Previous symbol or alias -> current symbol, for keys of a single gene.
+
+        A previous symbol wins over an alias (an ambiguous previous symbol maps nowhere);
+        built on first use.
+        """
+        if self._mapping is None:
+            mapping: dict[str, str] = {}
+            for key in self._symbols.keys:
+                target = self.normalize(key)
+                if target != key:
+                    mapping[key] = target
+            self._mapping = mapping
+        return self._mapping
 
     # ------------------------------------------------------------------ construction
 
@@ -250,40 +409,8 @@ class IdMap:
     @classmethod
     def from_hgnc_text(cls, text: str, *, source: str = "HGNC table") -> IdMap:
         """Build from the text of an HGNC complete-set TSV; see :meth:`from_hgnc`."""
-        head, _, body = text.lstrip("\ufeff").partition("\n")
-        names = [c.strip().strip('"') for c in head.rstrip("\r").split("\t")]
-        if "symbol" not in names:
-            raise InputError(f"{source}: not an HGNC table (no 'symbol' column)")
-        at = {name: i for i, name in enumerate(names)}
-        i_symbol, i_status = at["symbol"], at.get("status")
-        columns: list[tuple[int, dict[str, list[str]]]] = [
-            (at[c], {})
-            for c in ("prev_symbol", "alias_symbol", "ensembl_gene_id", "entrez_id")
-            if c in at
-        ]
-        approved: list[str] = []
-        width = len(names)
-        # Upper-case once: symbols, aliases and IDs are all compared upper-cased.
-        for line in body.replace('"', "").upper().split("\n"):
-            row = line.rstrip("\r").split("\t")
-            if len(row) < width:
-                row += [""] * (width - len(row))
-            symbol = row[i_symbol].strip()
-            if not symbol or (
-                i_status is not None and row[i_status].strip() not in ("APPROVED", "")
-            ):
-                continue
-            approved.append(symbol)
-            for i, table in columns:
-                cell = row[i]
-                if not cell:
-                    continue
-                for key in cell.split("|") if "|" in cell else (cell,):
-                    key = key.strip()
-                    if key:
-                        table.setdefault(key, []).append(symbol)
-        tables = {names[i]: table for i, table in columns}
-        return cls(
+        approved, tables = hgnc_tables(text, source=source)
+        return cls.from_tables(
             approved,
             previous=tables.get("prev_symbol"),
             aliases=tables.get("alias_symbol"),
@@ -301,9 +428,20 @@ class IdMap:
         :meth:`convert`.
         """
         symbol = symbol.upper()
-        if symbol in self.approved:
+        entry = self._symbols.get(symbol)
+        if entry is None or _is_approved(entry):
             return symbol
-        return self.mapping.get(symbol, symbol)
+        previous = alias = None
+        for item in entry.split(";"):
+            if item.startswith("P="):
+                previous = item[2:]
+            elif item.startswith("A="):
+                alias = item[2:]
+        if previous is not None:  # a previous symbol wins, even an ambiguous one
+            return symbol if "|" in previous else previous
+        if alias is not None and "|" not in alias:
+            return alias
+        return symbol
 
     def normalize_many(self, symbols: Iterable[str]) -> list[str]:
         """Normalize each symbol; see :meth:`normalize`."""
@@ -355,16 +493,24 @@ class IdMap:
             return self._lookup_mouse(key)
         if species != "human":
             raise InputError(f"species must be one of {', '.join(SPECIES)}, got {species!r}")
-        if key in self.approved:
+        entry = self._symbols.get(key)
+        if _is_approved(entry):
             return "symbol", "", (key,)
         match = _ENSEMBL_RE.match(key)
-        if match is not None and match.group(1) in self._ensembl:
-            return _decide(self._ensembl[match.group(1)], ENSEMBL)
-        if key in self._entrez and _ENTREZ_RE.match(key):
-            return _decide(self._entrez[key], ENTREZ)
-        if key in self._previous:
-            return _decide(self._previous[key], PREVIOUS)
-        return _decide(self._aliases.get(key), ALIAS)
+        if match is not None:
+            found = self._id_index().table("E", match.group(1))
+            if found is not None:
+                return _decide(found, ENSEMBL)
+        if _ENTREZ_RE.match(key):
+            found = self._id_index().table("N", key)
+            if found is not None:
+                return _decide(found, ENTREZ)
+        if entry is None:
+            return _decide(None, ALIAS)
+        previous = self._symbols.table("P", key)
+        if previous is not None:
+            return _decide(previous, PREVIOUS)
+        return _decide(self._symbols.table("A", key), ALIAS)
 
     def _lookup_mouse(self, key: str) -> tuple[str, str, tuple[str, ...]]:
         by_symbol, by_entrez = self._orthologs()
@@ -419,10 +565,9 @@ class IdMap:
             raise InputError(f"species must be one of {', '.join(SPECIES)}, got {species!r}")
         tokens = list(tokens)
         out = Conversion(symbols=[], species=species)
-        approved = self.approved
         for token in tokens:
             upper = token.upper()
-            if species == "human" and upper in approved:  # the common case, kept fast
+            if species == "human" and self.is_approved(upper):  # the common case
                 out.symbols.append(upper)
                 continue
             status, kind, candidates = self.lookup(upper, species=species)
@@ -453,16 +598,35 @@ class IdMap:
         typed = [originals.get(t, t) for t in tokens]
         if not conversion.unknown and not any(_MOUSE_CASE_RE.match(t) for t in typed):
             return []  # the common case: no need to read the ortholog table
-        by_symbol, _ = self._orthologs()
+        by_symbol = _MouseSymbols.bundled()
         mouse_case = [t for t in typed if _MOUSE_CASE_RE.match(t) and t.upper() in by_symbol]
         if len(mouse_case) * 2 >= len(tokens):
             # prefer examples that differ from the human symbol (Trp53 over Cdkn1a)
-            return sorted(mouse_case, key=lambda t: t.upper() in self.approved)[:3]
+            return sorted(mouse_case, key=lambda t: self.is_approved(t.upper()))[:3]
         unknown = conversion.unknown
         mouse_only = [originals.get(t, t) for t in unknown if t.upper() in by_symbol]
         if mouse_only and len(mouse_only) * 2 >= len(unknown):
             return mouse_only[:3]
         return []
+
+
+class _MouseSymbols:
+    """The mouse symbols of the ortholog table (upper-cased), for the mouse hint only."""
+
+    def __init__(self, symbols: list[str]):
+        self.symbols = symbols
+
+    @classmethod
+    @lru_cache(maxsize=1)
+    def bundled(cls) -> _MouseSymbols:
+        from gsea_plus.data import read_data
+
+        lines = read_data(_BUNDLED_ORTHOLOGS).decode("utf-8").upper().split("\n")[1:]
+        return cls(sorted({line.partition("\t")[0] for line in lines if line}))
+
+    def __contains__(self, key: object) -> bool:
+        i = bisect_left(self.symbols, key)  # type: ignore[arg-type]
+        return i < len(self.symbols) and self.symbols[i] == key
 
 
 def _decide(candidates: tuple[str, ...] | None, kind: str) -> tuple[str, str, tuple[str, ...]]:
@@ -484,12 +648,19 @@ def _read_orthologs() -> list[tuple[str, str, str]]:
     return [(r[0], r[1], r[2]) for r in _read_tsv_rows(_BUNDLED_ORTHOLOGS)]
 
 
-@lru_cache(maxsize=1)
-def _bundled() -> IdMap:
+def _read_index(rel: str) -> _Index:
     from gsea_plus.data import read_data
 
-    text = read_data(_BUNDLED_HGNC).decode("utf-8")
-    return IdMap.from_hgnc_text(text, source="bundled HGNC table (gsea_plus/data)")
+    return _Index.parse(read_data(rel).decode("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _bundled() -> IdMap:
+    return IdMap(
+        _read_index(_BUNDLED_SYMBOLS),
+        lambda: _read_index(_BUNDLED_IDS),
+        source="bundled HGNC table (gsea_plus/data)",
+    )
 
 
 _LOADED: dict[str, IdMap] = {}

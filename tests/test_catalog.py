@@ -130,7 +130,8 @@ def test_wheel_carries_the_catalog(tmp_path):
             if p.is_file() and "__pycache__" not in p.parts
         )
         assert "gsea_plus/data/libraries/GO_Biological_Process_2023.gmt.gz" in shipped
-        assert "gsea_plus/data/idmap/hgnc_genes.tsv.gz" in shipped
+        assert "gsea_plus/data/idmap/symbols.index.gz" in shipped
+        assert "gsea_plus/data/idmap/ids.index.gz" in shipped
         for rel in shipped:
             assert rel in names, rel
             assert zf.read(rel) == (REPO / rel).read_bytes(), rel

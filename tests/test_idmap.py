@@ -13,7 +13,6 @@ from functools import lru_cache
 import pytest
 from conftest import SHARED, requires_shared
 
-from gsea_plus.data import DATA_DIR
 from gsea_plus.errors import InputError
 from gsea_plus.genes import GeneList, SymbolMapper, convert_gene_list, parse_gene_text
 from gsea_plus.idmap import IdMap, load_idmap
@@ -100,6 +99,7 @@ def test_summary_counts_kinds_and_truncates(idmap):
     assert conversion.mapping["ENSG00000135679.20"] == "MDM2"
 
 
+@requires_shared
 def test_thirty_ensembl_ids_of_a_hallmark_set_all_reach_the_library(idmap):
     # The issue: DESeq2-style Ensembl IDs gave "none of the 30 input genes is in ...".
     from gsea_plus.library import load_library
@@ -107,9 +107,8 @@ def test_thirty_ensembl_ids_of_a_hallmark_set_all_reach_the_library(idmap):
     hallmark = load_library("Hallmark", offline=True)
     term = next(s for s in hallmark.gene_sets() if s.term == "p53 Pathway")
     symbols = sorted(term.genes)[:30]
-    # the Ensembl IDs from the package's HGNC file, read with csv (not with IdMap)
-    with gzip.open(DATA_DIR / "idmap" / "hgnc_genes.tsv.gz", "rt") as fh:
-        by_symbol = {r["symbol"]: r["ensembl_gene_id"] for r in csv.DictReader(fh, delimiter="\t")}
+    # the Ensembl IDs from the shared HGNC table, read with csv (not with IdMap)
+    by_symbol = {r["symbol"]: r["ensembl_gene_id"] for r in hgnc_rows()}
     ensg = {s: by_symbol[s] for s in symbols}
     assert all(e.startswith("ENSG") for e in ensg.values()), ensg
     text = '"",baseMean,log2FoldChange\n' + "".join(
