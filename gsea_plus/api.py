@@ -10,6 +10,7 @@ turns its fields into keyword-only parameters here.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,9 +20,12 @@ import numpy as np
 
 import gsea_plus.engine as engine
 from gsea_plus.errors import InputError
-from gsea_plus.genes import GeneList, load_mapper, read_gene_list
+from gsea_plus.genes import GeneList, read_gene_list
+from gsea_plus.idmap import IdMap, load_idmap
 from gsea_plus.library import load_library
 from gsea_plus.options import BatchOptions, EnrichOptions, with_options
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the batch package loads only for many lists
     from gsea_plus.batch import BatchEngine, BatchResult
@@ -49,12 +53,17 @@ def evidence_for(prepared: engine.PreparedLibrary, options: EnrichOptions) -> en
 
 
 def prepare_libraries(
-    library: Any, options: EnrichOptions
+    library: Any, options: EnrichOptions, *, idmap: IdMap | None = None
 ) -> list[tuple[engine.PreparedLibrary, engine.Evidence]]:
-    """Load, prepare (background, size filters) and pick the evidence of each library."""
+    """Load, prepare (background, size filters) and pick the evidence of each library.
+
+    Background genes are converted to current symbols as list genes are (``idmap``,
+    default: the options' map).
+    """
     specs = list(library) if isinstance(library, (list, tuple)) else [library]
     if not specs:
         raise InputError("no library given")
+    idmap = idmap or load_idmap(options.hgnc)
     out = []
     for spec in specs:
         prepared = engine.prepare(
@@ -62,6 +71,8 @@ def prepare_libraries(
             background=options.background,
             min_size=options.min_size,
             max_size=options.max_size,
+            mapper=idmap,
+            species=options.species,
         )
         out.append((prepared, evidence_for(prepared, options)))
     return out
@@ -85,7 +96,8 @@ class EnrichInfo:
         Unique input genes.
     per_library
         Per library: name, version, recognized genes, list size, background, terms
-        tested and the method ("" for classical).
+        tested, the method ("" for classical) and what identifier conversion did
+        (``conversion``: an :class:`~gsea_plus.idmap.Conversion` or None).
     mangled
         Spreadsheet-mangled names recognized (token -> candidates).
     duplicates
@@ -104,12 +116,12 @@ def enrich_table(
 ) -> tuple[dict[str, np.ndarray], EnrichInfo]:
     """:func:`enrich` without pandas: the result columns and a summary (the CLI uses it)."""
     gene_list = _as_gene_list(genes)
-    mapper = load_mapper(options.hgnc)
+    idmap = load_idmap(options.hgnc)
     tables = []
     per_library = []
     recognized_any = False
-    for prepared, evidence in prepare_libraries(library, options):
-        (match,) = engine.match_lists(prepared, [gene_list], mapper=mapper)
+    for prepared, evidence in prepare_libraries(library, options, idmap=idmap):
+        (match,) = engine.match_lists(prepared, [gene_list], mapper=idmap, species=options.species)
         engine.warn_unmatched(match, prepared)
         recognized_any |= len(match.columns) > 0
         _, result = engine.enrich_chunk(
@@ -130,6 +142,7 @@ def enrich_table(
                 "background": prepared.describe(),
                 "terms_tested": int(result.tested[0]),
                 "method": evidence.method,
+                "conversion": match.conversion,
             }
         )
     if not recognized_any:
@@ -216,13 +229,15 @@ def iter_enrich_many(
         read_batch,
     )
 
-    libraries = prepare_libraries(library, options)
+    idmap = load_idmap(options.hgnc)
+    libraries = prepare_libraries(library, options, idmap=idmap)
     ctx = ChunkContext(
         libraries,
         options.correction,
         options.overlap_floor,
         batch.top,
-        load_mapper(options.hgnc),
+        idmap,
+        options.species,
     )
     size = batch.chunk_size or default_chunk_size(libraries, batch.top)
     items: Iterable = (

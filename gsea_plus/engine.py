@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
 from gsea_plus.errors import InputError
-from gsea_plus.genes import GeneList, SymbolMapper, read_gene_list
+from gsea_plus.genes import GeneList, read_gene_list
+from gsea_plus.idmap import Conversion, IdMap
 from gsea_plus.library import GeneSetLibrary
 from gsea_plus.options import canonical_background
 from gsea_plus.stats import (
@@ -57,6 +58,7 @@ __all__ = [
     "PreparedLibrary",
     "Scores",
     "concat_tables",
+    "convert_missing",
     "count_overlaps",
     "dense_overlaps",
     "enrich_chunk",
@@ -145,9 +147,20 @@ def prepare(
     background=None,
     min_size: int = 1,
     max_size: int | None = None,
+    mapper: IdMap | None = None,
+    species: str = "human",
 ) -> PreparedLibrary:
-    """Apply a background and size filters to a library; see the module docstring."""
+    """Apply a background and size filters to a library; see the module docstring.
+
+    With an ID map, background genes the library lacks are converted to current symbols
+    as list genes are (:func:`convert_missing`).
+    """
     bg = _read_background(background)
+    if isinstance(bg, frozenset) and mapper is not None:
+        genes, conversion = convert_missing(sorted(bg), library.gene_index, mapper, species)
+        if conversion is not None and conversion.converted:
+            log.info("background: %s", conversion.summary())
+        bg = frozenset(genes)
     if min_size < 0 or (max_size is not None and max_size < min_size):
         raise InputError("need 0 <= --min-size <= --max-size")
     if bg is None:
@@ -202,6 +215,12 @@ class ListMatch:
         the background (``genes`` background).
     outside_library
         Input genes in the background but in no term (``genes``/``size`` backgrounds).
+    mangled
+        Spreadsheet-mangled names re-pointed to the candidate the library has.
+    aliases
+        Input symbol -> the library's older name of the same gene.
+    conversion
+        What identifier conversion did to the identifiers the library lacked.
     """
 
     name: str
@@ -212,6 +231,30 @@ class ListMatch:
     outside_library: list[str]
     mangled: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    conversion: Conversion | None = None
+
+
+def convert_missing(
+    genes: Sequence[str],
+    universe: Mapping[str, object] | frozenset[str],
+    mapper: IdMap,
+    species: str = "human",
+    originals: Mapping[str, str] | None = None,
+) -> tuple[list[str], Conversion | None]:
+    """Convert the identifiers ``universe`` lacks to current symbols (all, for mouse).
+
+    An identifier the library holds as it is stays as it is, so a custom library's own
+    names win over the ID map. Returns the genes (renamed, in order, unique) and what
+    the conversion did (``None`` when nothing had to be converted).
+    """
+    todo = list(genes) if species != "human" else [g for g in genes if g not in universe]
+    if not todo:
+        return list(genes), None
+    conversion = mapper.convert(todo, species=species, originals=originals)
+    rename = {t: s for t, s in zip(todo, conversion.symbols, strict=True) if s != t}
+    if rename:
+        genes = list(dict.fromkeys(rename.get(g, g) for g in genes))
+    return list(genes), conversion
 
 
 def match_lists(
@@ -219,13 +262,18 @@ def match_lists(
     lists: Sequence[GeneList],
     names: Sequence[str] | None = None,
     *,
-    mapper: SymbolMapper | None = None,
+    mapper: IdMap | None = None,
+    species: str = "human",
 ) -> list[ListMatch]:
     """Map gene lists onto the library's gene index and compute each list's ``n``.
 
-    With a :class:`~gsea_plus.genes.SymbolMapper`, input genes missing from the library
-    are matched through HGNC aliases and previous symbols (reported in ``aliases``).
-    The gene lists are not changed: each match holds its own renamed genes.
+    With an :class:`~gsea_plus.idmap.IdMap`, the input identifiers the library does not
+    hold as they are (Ensembl and Entrez IDs, previous symbols, aliases; every one with
+    ``species="mouse"``) are converted to current symbols (reported in ``conversion``),
+    and library genes under older names are matched through previous symbols and aliases
+    (reported in ``aliases``). An identifier the library holds as it is stays as it is
+    (a custom library's own names win). The gene lists are not changed: each match holds
+    its own renamed genes.
     """
     index = prepared.library.gene_index
     bg = prepared.background_genes
@@ -233,6 +281,9 @@ def match_lists(
     for i, gl in enumerate(lists):
         mangled = gl.mangled_fixes(index) if gl.mangled else {}
         genes = [mangled.get(g, g) for g in gl.genes] if mangled else gl.genes
+        conversion = None
+        if mapper is not None:
+            genes, conversion = convert_missing(genes, index, mapper, species, gl.original)
         aliases = mapper.match(genes, index) if mapper is not None else {}
         if aliases:
             genes = list(dict.fromkeys(aliases.get(g, g) for g in genes))
@@ -273,6 +324,7 @@ def match_lists(
                 outside_library=outside,
                 mangled=mangled,
                 aliases=aliases,
+                conversion=conversion,
             )
         )
     return out
@@ -828,6 +880,21 @@ def warn_unmatched(match: ListMatch, prepared: PreparedLibrary, *, label: str = 
     """Log which input genes were not used or not annotated: never dropped silently."""
     where = f"{label}: " if label else ""
     lib = prepared.library.name
+    conversion = match.conversion
+    if conversion is not None:
+        if conversion.converted:
+            pairs = [f"{t}->{s}" for t, (s, _) in conversion.converted.items()]
+            log.info("%sidentifiers converted to current symbols: %s", where, _preview(pairs))
+        if conversion.ambiguous:
+            items = [f"{k} ({'|'.join(v)})" for k, v in conversion.ambiguous.items()]
+            log.warning(
+                "%s%d ambiguous identifiers (several genes) left as they are: %s",
+                where,
+                len(items),
+                _preview(items),
+            )
+        if conversion.hint:
+            log.warning("%s%s", where, conversion.hint)
     for orig, new in match.mangled.items():
         log.info("%s%s resolved to %s", where, orig, new)
     if match.aliases:

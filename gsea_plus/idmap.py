@@ -44,6 +44,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gsea_plus.errors import InputError
+from gsea_plus.options import SPECIES, hgnc_default
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,6 @@ __all__ = [
     "load_idmap",
 ]
 
-#: Species whose identifiers can be converted to human symbols.
-SPECIES = ("human", "mouse")
-#: Environment variable naming an HGNC complete-set table that replaces the bundled one.
-HGNC_ENV = "GSEA_PLUS_HGNC"
 
 # Conversion kinds, as shown in summaries.
 PREVIOUS = "previous symbol"
@@ -673,7 +670,8 @@ def load_idmap(hgnc: str | os.PathLike[str] | IdMap | None = None) -> IdMap:
     """
     if isinstance(hgnc, IdMap):
         return hgnc
-    path = os.fspath(hgnc) if hgnc is not None else os.environ.get(HGNC_ENV, "")
+    hgnc = hgnc_default(hgnc)
+    path = os.fspath(hgnc) if hgnc is not None else ""
     if not path:
         return IdMap.bundled()
     if path not in _LOADED:

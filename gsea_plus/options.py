@@ -42,12 +42,14 @@ __all__ = [
     "MODEL_TESTS",
     "OFFLINE_ENV",
     "RANKS",
+    "SPECIES",
     "BatchOptions",
     "canonical_background",
     "EnrichOptions",
     "ModelOptions",
     "ModelTest",
     "env_flag",
+    "hgnc_default",
     "model_options",
     "offline_default",
     "with_options",
@@ -78,6 +80,8 @@ RANKS = ("overlap", "embedding")
 INPUT_FORMATS = ("auto", "dir", "gmt", "long")
 #: Compute engines of a batch, by name.
 BATCH_ENGINES = ("local", "dask")
+#: Species whose gene identifiers can be read (mouse: mapped to human orthologs).
+SPECIES = ("human", "mouse")
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,13 @@ def env_flag(name: str) -> bool:
 def offline_default(offline: bool | None) -> bool:  # noqa: FBT001 (None means "not given")
     """``offline`` when given, else the ``GSEA_PLUS_OFFLINE`` environment variable."""
     return env_flag(OFFLINE_ENV) if offline is None else bool(offline)
+
+
+def hgnc_default(hgnc: Any) -> Any:
+    """``hgnc`` when given, else the ``GSEA_PLUS_HGNC`` environment variable (or None)."""
+    if hgnc is None and os.environ.get(HGNC_ENV):
+        return os.environ[HGNC_ENV]
+    return hgnc
 
 
 def _check_int(name: str, value: Any, *, low: int, optional: bool = False) -> None:
@@ -300,9 +311,13 @@ class EnrichOptions:
     offline
         Never download (default: the ``GSEA_PLUS_OFFLINE`` environment variable).
     hgnc
-        An HGNC complete-set table (path) or a :class:`~gsea_plus.genes.SymbolMapper`:
-        input genes missing from a library are matched through aliases and previous
-        symbols (default: the ``GSEA_PLUS_HGNC`` environment variable, if set).
+        An HGNC complete-set table (path) or an :class:`~gsea_plus.idmap.IdMap` that
+        replaces the bundled identifier map (default: the ``GSEA_PLUS_HGNC`` environment
+        variable, if set, else the map in the package).
+    species
+        The species of the input identifiers: ``"human"`` (symbols, aliases, previous
+        symbols, Ensembl and Entrez IDs are converted to current symbols) or ``"mouse"``
+        (mouse symbols and Entrez IDs are mapped to human orthologs).
     augment
         Add the model's top ``augment`` predicted genes (not in the list, within the
         background) and show which of them hit each term.
@@ -324,6 +339,7 @@ class EnrichOptions:
     min_overlap: int | None = None
     offline: bool | None = None
     hgnc: Any = None
+    species: str = "human"
     augment: int = 0
     rank: str = "overlap"
     test: str | None = None
@@ -341,8 +357,8 @@ class EnrichOptions:
             raise InputError("need 0 <= --min-size <= --max-size")
         _check_int("--min-overlap", self.min_overlap, low=0, optional=True)
         set_("offline", offline_default(self.offline))
-        if self.hgnc is None and os.environ.get(HGNC_ENV):
-            set_("hgnc", os.environ[HGNC_ENV])
+        set_("hgnc", hgnc_default(self.hgnc))
+        _choice("species", self.species, SPECIES)
         set_(
             "model_options",
             model_options(

@@ -40,15 +40,17 @@ def test_enrich_matches_aliases_both_ways(hgnc_path, caplog):
     # The library uses an old symbol (SEPT7) while the input uses current ones and aliases.
     lib = {"p53": ["TP53", "CDKN1A", "MDM2", "SEPT7"], "other": ["GENEA", "GENEB", "X1", "X2"]}
     genes = ["P53", "WAF1", "HDM2", "SEPTIN7", "UNKNOWN1"]
-    with pytest.raises(gsea_plus.GseaPlusError, match="none of the 5 input genes"):
-        gsea_plus.enrich(genes, library=lib)  # without the table nothing matches
-    with caplog.at_level("WARNING"):
-        df = gsea_plus.enrich(genes, library=lib, hgnc=hgnc_path)
-    top = df.iloc[0]
-    assert top["Term"] == "p53" and top["Overlap"] == "4/4"
-    assert top["Genes"].split(";") == ["CDKN1A", "MDM2", "SEPT7", "TP53"]
-    assert "P53->TP53" in caplog.text and "SEPTIN7->SEPT7" in caplog.text
-    assert "UNKNOWN1" in caplog.text  # still reported, never dropped silently
+    # the bundled ID map converts by default (issue 11; it used to need --hgnc), and a
+    # newer HGNC table (--hgnc) gives the same answer here
+    for hgnc in (None, hgnc_path):
+        caplog.clear()
+        with caplog.at_level("INFO"):
+            df = gsea_plus.enrich(genes, library=lib, hgnc=hgnc)
+        top = df.iloc[0]
+        assert top["Term"] == "p53" and top["Overlap"] == "4/4"
+        assert top["Genes"].split(";") == ["CDKN1A", "MDM2", "SEPT7", "TP53"]
+        assert "P53->TP53" in caplog.text and "SEPTIN7->SEPT7" in caplog.text
+        assert "UNKNOWN1" in caplog.text  # still reported, never dropped silently
 
 
 def test_hgnc_env_var_and_bad_table(hgnc_path, tmp_path, monkeypatch):

@@ -44,6 +44,7 @@ SUMMARY_COLUMNS = [
     "List",
     "Library",
     "Input Genes",
+    "Converted",
     "Recognized",
     "List Size",
     "Unrecognized",
@@ -69,15 +70,19 @@ class ChunkContext:
         Rows shown need at least this overlap (``EnrichOptions.overlap_floor``).
     top
         Keep each list's ``top`` best rows (per library), or every row.
-    mapper
-        The HGNC alias mapper, or ``None``.
+    idmap
+        The identifier map (:class:`~gsea_plus.idmap.IdMap`): lists are converted to
+        current symbols, and library symbols matched through previous symbols.
+    species
+        The species of the lists' identifiers.
     """
 
     libraries: list[tuple[PreparedLibrary, Evidence]]
     correction: str
     min_overlap: int
     top: int | None
-    mapper: Any = None
+    idmap: Any = None
+    species: str = "human"
 
 
 @dataclass
@@ -110,14 +115,14 @@ class BatchResult:
     empty_names: list[str] = field(default_factory=list)
 
 
-def _match_named(prepared, gene_lists, names, mapper) -> list[ListMatch]:
+def _match_named(prepared, gene_lists, names, mapper, species) -> list[ListMatch]:
     """:func:`match_lists`, naming the list when one is bad."""
     try:
-        return match_lists(prepared, gene_lists, names, mapper=mapper)
+        return match_lists(prepared, gene_lists, names, mapper=mapper, species=species)
     except InputError:
         for gl, name in zip(gene_lists, names, strict=True):
             try:
-                match_lists(prepared, [gl], [name], mapper=mapper)
+                match_lists(prepared, [gl], [name], mapper=mapper, species=species)
             except InputError as exc:
                 raise InputError(f"list {name!r}: {exc}") from exc
         raise
@@ -152,7 +157,7 @@ def process_chunk(chunk: list[BatchItem], ctx: ChunkContext) -> BatchResult:
     per_lib_rows: list[list[dict]] = []
     recognized_any = False
     for prepared, evidence in ctx.libraries:
-        matches = _match_named(prepared, lists, names, ctx.mapper)
+        matches = _match_named(prepared, lists, names, ctx.idmap, ctx.species)
         _, result = enrich_chunk(
             prepared,
             evidence,
@@ -165,7 +170,12 @@ def process_chunk(chunk: list[BatchItem], ctx: ChunkContext) -> BatchResult:
         owners.append(result.owner)
         per_lib_rows.append(
             _chunk_summary(
-                prepared, matches, result.table, result.owner, result.tested, result.significant
+                prepared,
+                matches,
+                result.table,
+                result.owner,
+                result.tested,
+                result.significant,
             )
         )
         recognized_any |= any(len(m.columns) for m in matches)
@@ -173,7 +183,11 @@ def process_chunk(chunk: list[BatchItem], ctx: ChunkContext) -> BatchResult:
             [
                 replace(m, columns=np.zeros(0, dtype=np.int64))
                 for m in matches
-                if m.unrecognized or m.outside_library or m.mangled or m.aliases
+                if m.unrecognized
+                or m.outside_library
+                or m.mangled
+                or m.aliases
+                or (m.conversion is not None and m.conversion.changed)
             ]
         )
     summary: list[dict] = []
@@ -216,6 +230,7 @@ def _summary_row(
     match,
     *,
     status="ok",
+    converted=0,
     tested=0,
     significant=0,
     top_term="",
@@ -225,6 +240,7 @@ def _summary_row(
         "List": name,
         "Library": prepared.library.name,
         "Input Genes": int(input_genes),
+        "Converted": int(converted),
         "Recognized": int(len(match.columns)) if match is not None else 0,
         "List Size": int(match.size) if match is not None else 0,
         "Unrecognized": int(len(match.unrecognized)) if match is not None else 0,
@@ -253,6 +269,7 @@ def _chunk_summary(prepared, matches, table, owner, tested, sig) -> list[dict]:
                 len(m.genes),
                 m,
                 status=status,
+                converted=len(m.conversion.converted) if m.conversion is not None else 0,
                 tested=tested[i],
                 significant=sig[i],
                 top_term=str(terms[first[i]]) if has[i] else "",
@@ -295,7 +312,10 @@ class WarningSummary:
         self.empty.extend(result.empty_names)
         for lib_prepared, matches in zip(prepared, result.unmatched, strict=True):
             for m in matches:
-                if not (m.unrecognized or m.outside_library or m.aliases):
+                converted = m.conversion is not None and bool(
+                    m.conversion.ambiguous or m.conversion.hint
+                )
+                if not (m.unrecognized or m.outside_library or m.aliases or converted):
                     continue
                 if self.shown < self.limit:
                     warn_unmatched(m, lib_prepared, label=f"list {m.name}")

@@ -75,6 +75,7 @@ def batch_cmd(
     chunk_size: params.ChunkSize = BATCH["chunk_size"],
     offline: params.Offline = False,
     hgnc: params.Hgnc = ENRICH["hgnc"],
+    species: params.Species = ENRICH["species"],
 ) -> None:
     """Enrich many gene lists against the same libraries, as one long table.
 

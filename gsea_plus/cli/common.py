@@ -26,7 +26,9 @@ def err_console() -> Console:
     if _console is None:
         from rich.console import Console
 
-        _console = Console(stderr=True, highlight=False)
+        # Log lines stay whole when stderr is a file or a pipe (grep needs them whole);
+        # on a terminal rich wraps them to its width.
+        _console = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
     return _console
 
 

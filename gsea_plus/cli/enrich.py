@@ -13,12 +13,23 @@ from gsea_plus.cli.params import ENRICH, PLOT_KINDS, Format
 
 def enrich_cmd(
     genes: Annotated[
-        str,
+        str | None,
         typer.Argument(
             metavar="GENES",
-            help="Gene list file (one per line, or comma/tab/space separated), or - for stdin.",
+            help="Gene list file (one per line, or comma/tab/space separated; symbols, "
+            "Ensembl or Entrez IDs), or - for stdin.",
+            show_default=False,
         ),
-    ],
+    ] = None,
+    example: Annotated[
+        bool,
+        typer.Option(
+            "--example",
+            metavar="",
+            help="Use the bundled example list instead of GENES: the 100 genes most "
+            "up-regulated with age in human skeletal muscle (GTEx).",
+        ),
+    ] = False,
     library: params.Library = ["KEGG"],  # noqa: B006 (typer copies list defaults)
     background: params.Background = ENRICH["background"],
     correction: params.Correction = ENRICH["correction"],
@@ -37,6 +48,7 @@ def enrich_cmd(
     plot_kind: params.PlotKind = "dot",
     offline: params.Offline = False,
     hgnc: params.Hgnc = ENRICH["hgnc"],
+    species: params.Species = ENRICH["species"],
 ) -> None:
     """Test a gene list for over-representation in gene set libraries (one-sided Fisher).
 
@@ -55,6 +67,7 @@ def enrich_cmd(
     from gsea_plus.errors import InputError
 
     options = params.enrich_options(locals())
+    genes = _genes_argument(genes, example=example)
     if plot_kind not in PLOT_KINDS:
         raise InputError(f"--plot-kind must be one of {', '.join(PLOT_KINDS)}")
     if plot is not None:  # before any work, so a bad name leaves no -o file behind
@@ -76,6 +89,20 @@ def enrich_cmd(
     emit(result, fmt=fmt, output=output, summary=_summary(info), table=table)
 
 
+def _genes_argument(genes: str | None, *, example: bool) -> str:
+    from gsea_plus.errors import InputError
+
+    if example:
+        if genes is not None:
+            raise InputError("give GENES or --example, not both")
+        from gsea_plus.data import example_gene_list
+
+        return str(example_gene_list())
+    if genes is None:
+        raise InputError("Missing argument 'GENES': a gene list file, - for stdin, or --example")
+    return genes
+
+
 def _summary(info) -> str:
     from gsea_plus.output import show
 
@@ -86,9 +113,15 @@ def _summary(info) -> str:
             if lib.get("method")
             else f"{lib['terms_tested']} terms with overlap"
         )
+        conversion = lib.get("conversion")
+        converted = (
+            f" ({show(conversion.summary(limit=3))})"
+            if conversion is not None and conversion.summary()
+            else ""
+        )
         parts.append(
-            f"{show(lib['version'])}: {lib['recognized']} of {info.input_size} genes recognized, "
-            f"n={lib['list_size']}, background N={lib['background']}, {tested}"
+            f"{show(lib['version'])}: {lib['recognized']} of {info.input_size} genes recognized"
+            f"{converted}, n={lib['list_size']}, background N={lib['background']}, {tested}"
         )
     extra = ""
     if info.mangled:

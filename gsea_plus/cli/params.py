@@ -25,6 +25,7 @@ from gsea_plus.options import (
     MODEL_TESTS,
     OFFLINE_ENV,
     RANKS,
+    SPECIES,
     BatchOptions,
     EnrichOptions,
 )
@@ -120,8 +121,19 @@ Hgnc = Annotated[
     typer.Option(
         "--hgnc",
         metavar="FILE",
-        help="HGNC complete-set table (hgnc_complete_set.txt, gz ok): match input genes missing "
-        "from a library through HGNC aliases and previous symbols (also env GSEA_PLUS_HGNC).",
+        help="An HGNC complete-set table (hgnc_complete_set.txt, gz ok) to use instead of the "
+        "identifier map in the package (a newer one; also env GSEA_PLUS_HGNC).",
+    ),
+]
+
+Species = Annotated[
+    str,
+    typer.Option(
+        "--species",
+        metavar=one_of(SPECIES),
+        help="Species of the input identifiers. human: symbols, aliases, previous symbols, "
+        "Ensembl and Entrez IDs are converted to current HGNC symbols. mouse: mouse symbols "
+        "and Entrez IDs are mapped to their human orthologs (for human libraries).",
     ),
 ]
 
