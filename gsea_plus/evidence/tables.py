@@ -97,6 +97,7 @@ __all__ = [
     "ModelEvidence",
     "classical_weights",
     "dense_scores",
+    "evidence_labels",
     "model_evidence",
     "model_table",
     "model_view",
@@ -156,7 +157,9 @@ def model_view(prepared: PreparedLibrary, model=None) -> ModelView:
     """The library seen through the model (cached per prepared library and model)."""
     from gsea_plus.model import load_model
 
-    scorer = load_model(model) if model is None or isinstance(model, (str, os.PathLike)) else model
+    if isinstance(model, os.PathLike):
+        model = os.fspath(model)
+    scorer = load_model(model) if model is None or isinstance(model, str) else model
     key = (id(prepared), id(scorer))
     hit = _VIEWS.get(key)
     if hit is None or hit[0] is not prepared or hit[1].scorer is not scorer:
