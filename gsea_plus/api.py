@@ -331,16 +331,18 @@ def enrich_many(
 
 def gene_function(
     gene: str,
-    library: Any = "GO_BP",
+    library: Any = None,
     *,
     model: Any = None,
     offline: bool | None = None,
     batch: int = 256,
 ) -> Any:
-    """The terms the gene set model would add ``gene`` to (candidates, members).
+    """A gene's page: the terms the gene set model would add ``gene`` to, across libraries.
 
-    See :func:`gsea_plus.evidence.gene_function` for the parameters and the columns; the
-    model evidence is imported only when this is called.
+    ``library=None`` covers every bundled and cached library. See
+    :func:`gsea_plus.evidence.gene_function` for the parameters and
+    :data:`gsea_plus.evidence.GENE_COLUMNS` for the columns; the model evidence is
+    imported only when this is called.
     """
     from gsea_plus.evidence import gene_function as run
 

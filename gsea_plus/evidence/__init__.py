@@ -8,7 +8,14 @@ the terms the model would add a gene to. The tests and their nulls are described
 in :data:`gsea_plus.options.MODEL_TESTS`.
 """
 
-from gsea_plus.evidence.function import GENE_COLUMNS, gene_function
+from gsea_plus.evidence.function import (
+    GENE_COLUMN_DOCS,
+    GENE_COLUMNS,
+    TermAurocs,
+    gene_function,
+    gene_libraries,
+    term_aurocs,
+)
 from gsea_plus.evidence.statistics import (
     STATISTICS,
     TermNull,
@@ -51,6 +58,7 @@ __all__ = [
     "COMPARE_COLUMNS",
     "EVIDENCE",
     "GENE_COLUMNS",
+    "GENE_COLUMN_DOCS",
     "MODEL_COLUMNS",
     "MODEL_ONLY_CAPTION",
     "NULLS",
@@ -59,6 +67,7 @@ __all__ = [
     "TESTS",
     "ModelEvidence",
     "ModelView",
+    "TermAurocs",
     "TermNull",
     "TermPredictions",
     "augment_matches",
@@ -68,6 +77,7 @@ __all__ = [
     "dense_scores",
     "evidence_labels",
     "gene_function",
+    "gene_libraries",
     "model_evidence",
     "model_scores",
     "model_statistics",
@@ -77,6 +87,7 @@ __all__ = [
     "predicted_genes",
     "random_matches",
     "signature_prerank_test",
+    "term_aurocs",
     "term_null",
     "vocab_ids",
 ]

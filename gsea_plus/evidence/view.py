@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from gsea_plus import progress
 from gsea_plus.engine import ListMatch, PreparedLibrary, match_lists
 from gsea_plus.genes import GeneList
 
@@ -296,20 +297,31 @@ class TermPredictions:
         k = int(min(n_vocab, max(budget // max(n_terms, 1), 1)))
         top = np.zeros((n_terms, k), dtype=np.int32 if n_vocab > 65535 else np.uint16)
         own = [m.indices[m.indptr[t] : m.indptr[t + 1]] for t in range(n_terms)]
-        for start in range(0, n_terms, batch):
-            ids = own[start : start + batch]
-            scores = np.asarray(view.scorer.score_ids(ids), dtype=np.float64)
-            for row, mine in enumerate(ids):
-                scores[row, mine] = -np.inf
-            if k < n_vocab:
-                part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            else:
-                part = np.broadcast_to(np.arange(n_vocab), scores.shape)
-            picked = np.take_along_axis(scores, part, axis=1)
-            order = np.argsort(-picked, axis=1, kind="stable")
-            top[start : start + len(ids)] = np.take_along_axis(part, order, axis=1)
+        name = view.prepared.library.name
+        with progress.task(
+            f"{name}: running {n_terms} terms through the model (once)",
+            total=-(-n_terms // batch),
+        ) as step:
+            for start in range(0, n_terms, batch):
+                ids = own[start : start + batch]
+                top[start : start + len(ids)] = cls._ranked(view, ids, k, n_vocab)
+                step(1)
         n_ranked = n_vocab - np.diff(m.indptr)
         return cls(top, n_ranked.astype(np.int64))
+
+    @staticmethod
+    def _ranked(view: ModelView, ids, k: int, n_vocab: int) -> np.ndarray:
+        """The top ``k`` vocabulary ids, in rank order, of each input (own genes excluded)."""
+        scores = np.asarray(view.scorer.score_ids(ids), dtype=np.float64)
+        for row, mine in enumerate(ids):
+            scores[row, mine] = -np.inf
+        if k < n_vocab:
+            part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        else:
+            part = np.broadcast_to(np.arange(n_vocab), scores.shape)
+        picked = np.take_along_axis(scores, part, axis=1)
+        order = np.argsort(-picked, axis=1, kind="stable")
+        return np.take_along_axis(part, order, axis=1)
 
     @property
     def depth(self) -> int:
