@@ -96,8 +96,8 @@ def _warn_unmatched(match: engine.ListMatch, prepared: engine.PreparedLibrary, d
     rest = [g for g in match.unrecognized if g not in only_model]
     engine.warn_unmatched(dataclasses.replace(match, unrecognized=rest), prepared)
     log.warning(
-        "%d genes are not in %s but the model knows them: the model test uses them "
-        "(Evidence 'model'), the classical columns do not: %s",
+        "%d genes are not in %s but the model knows them: the model test uses them, "
+        "the classical columns cannot: %s",
         len(only_model),
         prepared.library.name,
         ", ".join(sorted(only_model)[:20]) + (" ..." if len(only_model) > 20 else ""),

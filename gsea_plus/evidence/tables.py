@@ -111,7 +111,6 @@ NULLS = {name: test.null for name, test in MODEL_TESTS.items()}
 #: Weight of the classical p in ``combined`` for a list whose genes are all in the library
 #: (the model p gets the rest); see :func:`classical_weights`.
 CLASSICAL_WEIGHT = 0.95
-#: What each test's p-value is compared against (the README and ``--help`` say the same).
 #: Columns added after :data:`gsea_plus.engine.COLUMNS` in model-based results.
 MODEL_COLUMNS = [
     "Evidence",
