@@ -47,7 +47,7 @@ def gene_cmd(
     members = page[page["In Term"]]
     libraries = list(dict.fromkeys(page["Library"])) or list(library or [])
     summary = (
-        f"[dim]{symbol}: {len(candidates)} terms rank it in their predictions, "
+        f"[dim]{symbol}: {len(candidates)} terms keep it among their top predictions, "
         f"{len(members)} already hold it; libraries: {', '.join(libraries)}[/dim]"
     )
 

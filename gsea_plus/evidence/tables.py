@@ -448,6 +448,10 @@ class ModelEvidence:
             return self.view.describe_model_background()
         return f"random lists of the same size from {self.view.prepared.describe()}"
 
+    def caption(self) -> str:
+        """:data:`MODEL_ONLY_CAPTION` with this library's model background filled in."""
+        return MODEL_ONLY_CAPTION.format(background=self.model_background())
+
     def info(self, match: ListMatch) -> dict:
         """What the summary says of the model test for one list (``EnrichInfo.per_library``).
 
@@ -469,5 +473,5 @@ class ModelEvidence:
             "model_background_size": int(self.view.model_background.sum()),
             "model_recognized": int(len(ids)),
             "model_only_genes": sorted(vocab[outside].tolist()),
-            "model_only_caption": MODEL_ONLY_CAPTION.format(background=background),
+            "model_only_caption": self.caption(),
         }
