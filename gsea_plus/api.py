@@ -10,6 +10,7 @@ turns its fields into keyword-only parameters here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Iterable, Iterator
@@ -78,6 +79,29 @@ def prepare_libraries(
     return out
 
 
+def _model_details(evidence: engine.Evidence, match: engine.ListMatch) -> dict:
+    """The model test's part of a library's summary (empty for the classical test)."""
+    info = getattr(evidence, "info", None)
+    return info(match) if info is not None else {}
+
+
+def _warn_unmatched(match: engine.ListMatch, prepared: engine.PreparedLibrary, details: dict):
+    """:func:`engine.warn_unmatched`; with the model, genes only it knows are not "not tested"."""
+    only_model = set(details.get("model_only_genes", ()))
+    if not only_model:
+        engine.warn_unmatched(match, prepared)
+        return
+    rest = [g for g in match.unrecognized if g not in only_model]
+    engine.warn_unmatched(dataclasses.replace(match, unrecognized=rest), prepared)
+    log.warning(
+        "%d genes are not in %s but the model knows them: the model test uses them, "
+        "the classical columns cannot: %s",
+        len(only_model),
+        prepared.library.name,
+        ", ".join(sorted(only_model)[:20]) + (" ..." if len(only_model) > 20 else ""),
+    )
+
+
 def _as_gene_list(genes: Any) -> GeneList:
     if isinstance(genes, GeneList):
         return genes
@@ -95,9 +119,15 @@ class EnrichInfo:
     input_size
         Unique input genes.
     per_library
-        Per library: name, version, recognized genes, list size, background, terms
-        tested, the method ("" for classical) and what identifier conversion did
-        (``conversion``: an :class:`~gsea_plus.idmap.Conversion` or None).
+        Per library: ``library``, ``version``, ``recognized`` (input genes in the library),
+        ``list_size``, ``background`` (the classical test's), ``terms_tested`` and
+        ``method`` ("" for classical). With the model, also the keys of
+        :meth:`gsea_plus.evidence.ModelEvidence.info`: ``model_test``, ``model_null``,
+        ``model_background`` (the model test's background, in words),
+        ``model_background_size``, ``model_recognized`` (input genes the model test uses),
+        ``model_only_genes`` (of those, the ones the library does not hold) and
+        ``model_only_caption`` (the caption of the model-only rows); ``conversion``:
+        what identifier conversion did (an :class:`~gsea_plus.idmap.Conversion` or None).
     mangled
         Spreadsheet-mangled names recognized (token -> candidates).
     duplicates
@@ -122,8 +152,9 @@ def enrich_table(
     recognized_any = False
     for prepared, evidence in prepare_libraries(library, options, idmap=idmap):
         (match,) = engine.match_lists(prepared, [gene_list], mapper=idmap, species=options.species)
-        engine.warn_unmatched(match, prepared)
-        recognized_any |= len(match.columns) > 0
+        details = _model_details(evidence, match)
+        _warn_unmatched(match, prepared, details)
+        recognized_any |= bool(evidence.recognized([match])[0])
         _, result = engine.enrich_chunk(
             prepared,
             evidence,
@@ -143,11 +174,13 @@ def enrich_table(
                 "terms_tested": int(result.tested[0]),
                 "method": evidence.method,
                 "conversion": match.conversion,
+                **details,
             }
         )
     if not recognized_any:
         names = ", ".join(p["library"] for p in per_library)
-        raise InputError(f"none of the {len(gene_list.genes)} input genes is in {names}")
+        known = " nor known to the gene set model" if options.model_options else ""
+        raise InputError(f"none of the {len(gene_list.genes)} input genes is in {names}{known}")
     info = EnrichInfo(
         input_size=len(gene_list.genes),
         per_library=per_library,
@@ -261,7 +294,8 @@ def iter_enrich_many(
         raise InputError("the batch holds no gene list")
     if not recognized_any:
         libs = ", ".join(p.library.name for p in prepared)
-        raise InputError(f"no gene of any list is in {libs}")
+        known = " nor known to the gene set model" if options.model_options else ""
+        raise InputError(f"no gene of any list is in {libs}{known}")
 
 
 @with_options(options=EnrichOptions, batch=BatchOptions)
@@ -312,16 +346,18 @@ def enrich_many(
 
 def gene_function(
     gene: str,
-    library: Any = "GO_BP",
+    library: Any = None,
     *,
     model: Any = None,
     offline: bool | None = None,
     batch: int = 256,
 ) -> Any:
-    """The terms the gene set model would add ``gene`` to (candidates, members).
+    """A gene's page: the terms the gene set model would add ``gene`` to, across libraries.
 
-    See :func:`gsea_plus.evidence.gene_function` for the parameters and the columns; the
-    model evidence is imported only when this is called.
+    ``library=None`` covers every bundled and cached library. See
+    :func:`gsea_plus.evidence.gene_function` for the parameters and
+    :data:`gsea_plus.evidence.GENE_COLUMNS` for the columns; the model evidence is
+    imported only when this is called.
     """
     from gsea_plus.evidence import gene_function as run
 

@@ -808,6 +808,10 @@ class Evidence(Protocol):
         """The most lists a chunk should hold (memory), or ``None`` for no limit."""
         ...
 
+    def recognized(self, matches: Sequence[ListMatch]) -> np.ndarray:
+        """Per list, whether this evidence can test it (it knows one of its genes)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ClassicalEvidence:
@@ -841,6 +845,10 @@ class ClassicalEvidence:
     def chunk_limit(self) -> int | None:
         """No limit: the chunk size bounds the classical tables already."""
         return None
+
+    def recognized(self, matches: Sequence[ListMatch]) -> np.ndarray:
+        """Lists with a gene in the library (the others have nothing to test)."""
+        return np.array([len(m.columns) > 0 for m in matches], dtype=bool)
 
 
 def enrich_chunk(

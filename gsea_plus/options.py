@@ -96,13 +96,16 @@ class ModelTest:
 #: README, ``--help`` and :mod:`gsea_plus.evidence` all describe the tests from this table.
 MODEL_TESTS: dict[str, ModelTest] = {
     "combined": ModelTest(
-        null="weighted Bonferroni of the classical and prediction p-values (0.9/0.1)",
-        summary="min(1, classical p / 0.9, prediction p / 0.1): keeps the classical test's "
-        "strength and lets the model bring up a term the list barely touches (the default, "
-        "what benchmarks/augment_bench.py recommends)",
+        null="weighted Bonferroni of the classical and prediction p-values (classical "
+        "weight w = 0.95 x the share of the list's genes in the library; the model 1 - w)",
+        summary="min(1, classical p / w, prediction p / (1 - w)), w = 0.95 x the share of "
+        "the list's genes that the library holds: keeps the classical test's strength, lets "
+        "the model bring up a term the list barely touches, and tests genes no library holds "
+        "yet by the model alone (the default, what benchmarks/augment_bench.py recommends)",
     ),
     "prediction": ModelTest(
-        null="Pearson III fit to the term's background log-rank moments (random list)",
+        null="Pearson III fit to the term's log-rank moments over the model background "
+        "(a random list of genes the model knows, drawn per stratum: in the library or not)",
         summary="the model alone, best for genes not yet annotated: the model is given each "
         "term's genes and ranks the vocabulary; the list's genes outside the term are "
         "scored by log rank against the term's background distribution",

@@ -206,6 +206,8 @@ def _columns(df) -> dict[str, list]:
 
 def _cell(value) -> str:
     if isinstance(value, float):
+        if value != value:  # NaN: a value with no meaning for this row, an empty cell
+            return ""
         return repr(value)  # shortest text that reads back to the same float
     return str(value)
 
@@ -245,7 +247,13 @@ def frame_to_bytes(df, fmt: str) -> bytes:
     if fmt in ("json", "jsonl"):
         import json
 
-        records = [dict(zip(names, row, strict=True)) for row in rows]
+        records = [
+            {
+                k: None if isinstance(v, float) and v != v else v
+                for k, v in zip(names, row, strict=True)
+            }
+            for row in rows
+        ]  # NaN is not JSON: null
         if fmt == "json":
             return (json.dumps(records, indent=1) + "\n").encode()
         return "".join(json.dumps(r) + "\n" for r in records).encode()

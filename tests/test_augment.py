@@ -35,10 +35,12 @@ def toy():
 
 
 def _brute_prediction(view, genes, term):
-    """Log-rank sum of the list's genes outside ``term`` in the term's own prediction."""
+    """Log-rank sum of the list's genes outside ``term`` in the term's own prediction,
+    with the null mean, variance and third moment of the sum, stratum by stratum."""
     scorer = view.scorer
     vocab = scorer.vocab.tolist()
     index = {g: i for i, g in enumerate(vocab)}
+    library = set(view.prepared.library.genes.tolist())
     own = [index[g] for g in view.prepared.library.term_genes(term) if g in index]
     scores = scorer.score_ids([np.array(own, dtype=int)])[0].astype(float)
     scores[own] = -np.inf
@@ -48,9 +50,15 @@ def _brute_prediction(view, genes, term):
     n_ranked = len(vocab) - len(own)
     value = -np.log((rank + 1.0) / n_ranked)
     used = [index[g] for g in genes if g in index and index[g] not in own]
-    bg = [i for i, g in enumerate(vocab) if view.allowed[i] and i not in own]
-    b = value[bg]
-    return value[used].sum(), len(used), b.mean(), b.var(), ((b - b.mean()) ** 3).mean()
+    mean = var = third = 0.0
+    for in_lib in (True, False):  # each list gene against its own stratum
+        n = sum((vocab[i] in library) == in_lib for i in used)
+        bg = [i for i, g in enumerate(vocab) if (g in library) == in_lib and i not in own]
+        b = value[bg]
+        mean += n * b.mean()
+        var += n * b.var()
+        third += n * ((b - b.mean()) ** 3).mean()
+    return value[used].sum(), len(used), mean, var, third
 
 
 def test_prediction_statistic_equals_brute_force_ranks(toy):
@@ -64,10 +72,10 @@ def test_prediction_statistic_equals_brute_force_ranks(toy):
         if n == 0:
             assert log_p[0, t] == 0.0
             continue
-        assert z[0, t] == pytest.approx((total - n * mean) / math.sqrt(n * var), rel=1e-9)
-        # Pearson type III: skewness of the sum of n draws, matched by a shifted gamma
-        skew = third / var**1.5 / math.sqrt(n)
-        ref = st.pearson3.logsf(total, skew, loc=n * mean, scale=math.sqrt(n * var))
+        assert z[0, t] == pytest.approx((total - mean) / math.sqrt(var), rel=1e-9)
+        # Pearson type III: the skewness of the sum, matched by a shifted gamma
+        skew = third / var**1.5
+        ref = st.pearson3.logsf(total, skew, loc=mean, scale=math.sqrt(var))
         assert log_p[0, t] == pytest.approx(ref, rel=1e-7)
 
 
@@ -135,6 +143,9 @@ def test_combine_bonferroni_is_valid_for_dependent_p_values():
         np.exp(combine_bonferroni(np.log([1e-3, 0.5, 0.02]), np.log([1e-6, 0.01, 0.5]), 0.9)),
         [1e-5, 0.1, 0.02 / 0.9],
     )
+    # one weight per row; a weight of 0 leaves the second p alone
+    rows = combine_bonferroni(np.log([[1e-3], [1e-3]]), np.log([[0.02], [0.02]]), [[0.5], [0.0]])
+    np.testing.assert_allclose(np.exp(rows), [[2e-3], [0.02]])
 
 
 def test_one_recommended_test_for_both_flags():
@@ -177,6 +188,9 @@ def test_model_table_keeps_the_classical_evidence_and_marks_predicted_genes(toy)
     scores = score_lists(prepared, matches)
     table, _, _ = model_table(view, scores, matches, ModelOptions(augment=6))
     classical = gsea_plus.enrich(genes, lib, min_size=1)
+    in_lib = [g for g in genes if g in set(lib.genes.tolist())]
+    model_only = [g for g in genes if g not in in_lib and g in set(view.scorer.vocab.tolist())]
+    w = 0.95 * len(in_lib) / (len(in_lib) + len(model_only))
     by_term = {t: i for i, t in enumerate(classical["Term"])}
     predicted_all = set()
     for i, term in enumerate(table["Term"]):
@@ -193,8 +207,9 @@ def test_model_table_keeps_the_classical_evidence_and_marks_predicted_genes(toy)
         assert table["Predicted Overlap"][i] == len(pred)
         assert set(pred) <= members and not set(pred) & set(genes)
         predicted_all |= set(pred)
-        # combined = weighted Bonferroni of the classical and the model's own p
-        ref = min(1.0, table["Classical P-value"][i] / 0.9, table["Model P-value"][i] / 0.1)
+        # combined = weighted Bonferroni of the classical and the model's own p, the
+        # classical weight 0.95 x the share of the list's genes in the library
+        ref = min(1.0, table["Classical P-value"][i] / w, table["Model P-value"][i] / (1 - w))
         assert table["P-value"][i] == pytest.approx(ref, rel=1e-9, abs=1e-300)
     assert len(predicted_all) <= 6
 

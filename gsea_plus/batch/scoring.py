@@ -102,7 +102,8 @@ class BatchResult:
     n_lists
         Lists in the chunk (empty ones included).
     recognized_any
-        Whether any list had a gene in any library.
+        Whether any list could be tested against any library (a gene in the library, or
+        with the model's evidence, a gene the model knows).
     empty_names
         The empty lists (skipped).
     """
@@ -178,7 +179,7 @@ def process_chunk(chunk: list[BatchItem], ctx: ChunkContext) -> BatchResult:
                 result.significant,
             )
         )
-        recognized_any |= any(len(m.columns) for m in matches)
+        recognized_any |= bool(evidence.recognized(matches).any())
         unmatched.append(
             [
                 replace(m, columns=np.zeros(0, dtype=np.int64))

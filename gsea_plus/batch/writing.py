@@ -21,8 +21,14 @@ BATCH_FORMATS = ("tsv", "csv", "jsonl", "parquet")
 def _cells(values) -> list[str]:
     """One column as text, as :func:`gsea_plus.output.frame_to_bytes` writes each cell."""
     # tolist() gives Python scalars, and str(float) is repr(float) (the shortest text
-    # that reads back the same float), so str() writes every cell as _cell() does.
-    return list(map(str, np.asarray(values).tolist()))
+    # that reads back the same float), so str() writes every cell as _cell() does; NaN
+    # (no meaning for the row) is an empty cell there too.
+    values = np.asarray(values)
+    cells = list(map(str, values.tolist()))
+    if values.dtype.kind == "f":
+        for i in np.flatnonzero(np.isnan(values)).tolist():
+            cells[i] = ""
+    return cells
 
 
 def text_bytes(table: Mapping[str, np.ndarray], fmt: str, *, header: bool) -> bytes:

@@ -1,4 +1,4 @@
-"""``gsea-plus gene``: which terms would the model add a gene to."""
+"""``gsea-plus gene``: a gene's page, the terms the model would add it to."""
 
 from __future__ import annotations
 
@@ -14,33 +14,41 @@ from gsea_plus.cli.params import Format
 def gene_cmd(
     gene: Annotated[str, typer.Argument(metavar="GENE", help="A gene symbol, e.g. PLIN2.")],
     library: Annotated[
-        str,
-        typer.Option("--library", "-l", metavar="NAME", help="Library whose terms are scored."),
-    ] = "GO_BP",
+        list[str] | None,
+        typer.Option(
+            "--library",
+            "-l",
+            metavar="NAME",
+            help="Library whose terms are scored (repeatable; default: every bundled and "
+            "cached library).",
+        ),
+    ] = None,
     model: params.Model = None,
     top: params.Top = 20,
     fmt: params.OutputFormat = Format.auto,
     output: params.Output = None,
     offline: params.Offline = False,
 ) -> None:
-    """Predict a gene's functions: the terms the model would add it to.
+    """A gene's page: the terms the model would add it to, across libraries.
 
-    Every term of the library is run through the model; terms are ranked by the gene's
-    predicted probability, with its rank among each term's predictions (1 = the model's
-    first new candidate). Terms that already contain the gene are listed separately
-    (on the terminal) or flagged in the 'Contains' column (files and pipes).
+    For every term the model is given the term's genes and ranks every other gene it
+    knows (once per library, cached). Rows: the terms whose predictions rank the gene,
+    best rank first, with its Rank among the Candidates, Z-score and Probability; the
+    terms that already hold it (In Term, ranked with the gene held out); and each term's
+    own AUROC under the GSFM paper's protocol (how well the model recovers that term's
+    genes: a confidence). Files and pipes get every row; the terminal the top rows.
     """
-    import pandas as pd
-
     from gsea_plus.api import gene_function
 
-    candidates, members = gene_function(gene, library, model=model, offline=params.offline(offline))
-    result = pd.concat(
-        [candidates.assign(Contains=False), members.assign(Contains=True)], ignore_index=True
-    )
+    specs = library or None
+    page = gene_function(gene, specs, model=model, offline=params.offline(offline))
+    symbol = gene.strip().upper()
+    candidates = page[~page["In Term"]]
+    members = page[page["In Term"]]
+    libraries = list(dict.fromkeys(page["Library"])) or list(library or [])
     summary = (
-        f"[dim]{gene.upper()}: {len(candidates)} candidate terms, already in {len(members)} "
-        f"terms of {candidates['Library'].iloc[0] if len(candidates) else library}[/dim]"
+        f"[dim]{symbol}: {len(candidates)} terms keep it among their top predictions, "
+        f"{len(members)} already hold it; libraries: {', '.join(libraries)}[/dim]"
     )
 
     def table():
@@ -51,15 +59,25 @@ def gene_cmd(
 
         def render(df, title):
             out = Table(title=title, header_style="bold")
-            for col in ("#", "Term", "Probability", "Rank", "Term size"):
-                out.add_column(col, justify="left" if col == "Term" else "right", overflow="fold")
-            for i, r in enumerate(df.head(top).itertuples(index=False), start=1):
-                out.add_row(str(i), show(r[0]), f"{r[1]:.3g}", str(r[2]), str(r[4]))
+            heads = ("#", "Term", "Library", "Rank", "Z-score", "Probability", "Term AUROC")
+            for col in heads:
+                out.add_column(col, justify="left" if col in heads[1:3] else "right")
+            for i, r in enumerate(df.head(top).to_dict("records"), start=1):
+                auroc = r["Term AUROC"]
+                out.add_row(
+                    str(i),
+                    show(r["Term"]),
+                    show(r["Library"]),
+                    f"{r['Rank']} / {r['Candidates']}",
+                    f"{r['Z-score']:.2f}",
+                    f"{r['Probability']:.3g}",
+                    "" if auroc != auroc else f"{auroc:.2f}",
+                )
             return out
 
-        parts = [render(candidates, f"terms the model would add {gene.upper()} to")]
+        parts = [render(candidates, f"Terms the model would add {symbol} to")]
         if len(members):
-            parts.append(render(members, f"terms that already contain {gene.upper()}"))
+            parts.append(render(members, f"Terms that already hold {symbol} (rank held out)"))
         return Group(*parts)
 
-    emit(result, fmt=fmt, output=output, summary=summary, table=table)
+    emit(page, fmt=fmt, output=output, summary=summary, table=table)

@@ -8,7 +8,14 @@ the terms the model would add a gene to. The tests and their nulls are described
 in :data:`gsea_plus.options.MODEL_TESTS`.
 """
 
-from gsea_plus.evidence.function import GENE_COLUMNS, gene_function
+from gsea_plus.evidence.function import (
+    GENE_COLUMN_DOCS,
+    GENE_COLUMNS,
+    TermAurocs,
+    gene_function,
+    gene_libraries,
+    term_aurocs,
+)
 from gsea_plus.evidence.statistics import (
     STATISTICS,
     TermNull,
@@ -22,11 +29,15 @@ from gsea_plus.evidence.statistics import (
 from gsea_plus.evidence.tables import (
     CLASSICAL_WEIGHT,
     COMPARE_COLUMNS,
+    EVIDENCE,
     MODEL_COLUMNS,
+    MODEL_ONLY_CAPTION,
     NULLS,
     TESTS,
     ModelEvidence,
+    classical_weights,
     dense_scores,
+    evidence_labels,
     model_evidence,
     model_table,
     model_view,
@@ -45,21 +56,28 @@ from gsea_plus.evidence.view import (
 __all__ = [
     "CLASSICAL_WEIGHT",
     "COMPARE_COLUMNS",
+    "EVIDENCE",
     "GENE_COLUMNS",
+    "GENE_COLUMN_DOCS",
     "MODEL_COLUMNS",
+    "MODEL_ONLY_CAPTION",
     "NULLS",
     "PREDICTION_BUDGET",
     "STATISTICS",
     "TESTS",
     "ModelEvidence",
     "ModelView",
+    "TermAurocs",
     "TermNull",
     "TermPredictions",
     "augment_matches",
+    "classical_weights",
     "combine_bonferroni",
     "combine_fisher",
     "dense_scores",
+    "evidence_labels",
     "gene_function",
+    "gene_libraries",
     "model_evidence",
     "model_scores",
     "model_statistics",
@@ -69,6 +87,7 @@ __all__ = [
     "predicted_genes",
     "random_matches",
     "signature_prerank_test",
+    "term_aurocs",
     "term_null",
     "vocab_ids",
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -169,12 +170,37 @@ def _tail_fill(depth: int, n_ranked: np.ndarray) -> np.ndarray:
     return (1.0 - c + c * np.log(c)) / (1.0 - c)
 
 
-def _prediction_parts(view: ModelView):
+@dataclass
+class PredictionParts:
+    """What the ``prediction`` test needs of a library, computed once per view.
+
+    Attributes
+    ----------
+    weights
+        Sparse (terms x vocabulary) log-rank excess over the fill.
+    fill
+        Per term, the value of a gene below the kept ranks.
+    mean, var, third
+        Per stratum (rows: library genes, other genes of the model background) and term,
+        the mean, variance and third central moment of one background gene's log-rank
+        score (genes of the term excluded).
+    """
+
+    weights: Any
+    fill: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+    third: np.ndarray
+
+
+def _prediction_parts(view: ModelView) -> PredictionParts:
     """Sparse (terms x vocabulary) log-rank excess over the fill, fills and null moments.
 
     A gene ranked ``r`` (0-based) among the ``R_t`` genes of term ``t``'s predictions
     scores ``-log((r + 1) / R_t)``: about Exp(1) for a gene the model ranks at random.
-    Genes below the kept depth score the conditional mean of that tail.
+    Genes below the kept depth score the conditional mean of that tail. The null moments
+    are those of one gene drawn from a stratum of the model background (library genes not
+    in the term; genes the library does not hold).
     """
     cached = view._cache.get("prediction_parts")
     if cached is not None:
@@ -189,16 +215,15 @@ def _prediction_parts(view: ModelView):
     n_vocab = len(view.allowed)
     fill = _tail_fill(depth, preds.n_ranked)
     ranked = np.minimum(preds.n_ranked, depth)
-    allowed = view.allowed
+    background = view.model_background
+    strata = np.stack([background & view.in_library, background & ~view.in_library])
     # (terms x vocabulary) CSR of log-rank excess over the fill, built a block of terms at
     # a time (a big library keeps ~12M cells: no full-size temporaries).
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(ranked, out=indptr[1:])
     indices = np.empty(int(indptr[-1]), dtype=np.int32)
     data = np.empty(int(indptr[-1]), dtype=np.float64)
-    s1 = np.zeros(n_terms)
-    s2 = np.zeros(n_terms)
-    s3 = np.zeros(n_terms)
+    sums = np.zeros((3, 2, n_terms))  # power, stratum, term
     block = max(1, (1 << 22) // max(depth, 1))
     for lo in range(0, n_terms, block):
         hi = min(lo + block, n_terms)
@@ -207,22 +232,24 @@ def _prediction_parts(view: ModelView):
         excess = -np.log((rank + 1.0) / np.maximum(preds.n_ranked[lo:hi], 1)[:, None])
         excess -= fill[lo:hi, None]
         top = preds.top[lo:hi].astype(np.int64)
-        bg = np.where(keep & allowed[top], excess, 0.0)
-        s1[lo:hi] = bg.sum(axis=1)  # null moments over ranked background genes
-        s2[lo:hi] = (bg * bg).sum(axis=1)
-        s3[lo:hi] = (bg * bg * bg).sum(axis=1)
+        for k, stratum in enumerate(strata):
+            bg = np.where(keep & stratum[top], excess, 0.0)
+            sums[0, k, lo:hi] = bg.sum(axis=1)  # null moments over ranked background genes
+            sums[1, k, lo:hi] = (bg * bg).sum(axis=1)
+            sums[2, k, lo:hi] = (bg * bg * bg).sum(axis=1)
         indices[indptr[lo] : indptr[hi]] = top[keep]
         data[indptr[lo] : indptr[hi]] = excess[keep]
     weights = sp.csr_matrix((data, indices, indptr), shape=(n_terms, n_vocab))
-    # Null moments: one gene drawn from the background (vocabulary genes in it), not in t.
+    # Null moments: one gene drawn from a stratum of the model background, not in t.
     members = view.term_vocab_matrix()
-    n_bg = allowed.sum() - np.asarray(members.T @ allowed.astype(np.float64)).ravel()
-    n_bg = np.maximum(n_bg, 1.0)
-    m1, m2, m3 = s1 / n_bg, s2 / n_bg, s3 / n_bg  # raw moments of the excess
+    counts = np.stack(
+        [s.sum() - np.asarray(members.T @ s.astype(np.float64)).ravel() for s in strata]
+    )
+    counts = np.maximum(counts, 1.0)
+    m1, m2, m3 = sums / counts[None]  # raw moments of the excess
     var = np.maximum(m2 - m1**2, 1e-12)
     third = m3 - 3 * m1 * m2 + 2 * m1**3  # central: the same for the log ranks
-    mean = fill + m1
-    parts = (weights, fill, mean, var, third)
+    parts = PredictionParts(weights, fill, fill[None, :] + m1, var, third)
     view._cache["prediction_parts"] = parts
     return parts
 
@@ -232,14 +259,18 @@ def prediction_test(view: ModelView, matches: Sequence[ListMatch]) -> tuple[np.n
 
     For term ``t`` the model is given the term's genes and ranks the rest of the
     vocabulary; the list's genes outside ``t`` are scored by their log ranks and summed
-    (``S``). Under the null the list is a random draw from the background, so ``S`` is a
-    sum of ``n_t`` draws from the term's background distribution of log ranks. Its p-value
-    is the upper tail of the shifted gamma (Pearson type III) with that sum's exact mean,
-    variance and skewness; this is exactly Gamma(n_t, 1) when the model ranks background
-    genes uniformly. Matching the skewness keeps the far tail calibrated: a plain gamma
-    fit on mean and variance gave 3x too many p < 1e-4 on GWAS_Catalog_2023. The genes
-    of the list inside ``t`` are left to the classical test, so the two p-values are
-    independent under the null and can be combined (:func:`combine_fisher`).
+    (``S``). The null is a random list of the model background, drawn per stratum: the
+    list's library genes are a random draw of the library's genes (outside ``t``), its
+    other genes a random draw of the genes the model knows and the library does not hold.
+    Conditioning on how many list genes fall in each stratum keeps the test valid for a
+    list of unannotated genes, which the model ranks lower on average than annotated ones.
+    ``S`` is then a sum of independent draws whose exact mean, variance and third moment
+    (per stratum, added) give a shifted gamma (Pearson type III) upper tail; this is
+    exactly Gamma(n_t, 1) when the model ranks background genes uniformly. Matching the
+    skewness keeps the far tail calibrated: a plain gamma fit on mean and variance gave 3x
+    too many p < 1e-4 on GWAS_Catalog_2023. The genes of the list inside ``t`` are left to
+    the classical test, so the two p-values are independent under the null and can be
+    combined (:func:`combine_fisher`).
 
     Returns
     -------
@@ -251,18 +282,23 @@ def prediction_test(view: ModelView, matches: Sequence[ListMatch]) -> tuple[np.n
 
     from gsea_plus.model.scorers import multi_hot
 
-    weights, fill, mean, var, third = _prediction_parts(view)
+    parts = _prediction_parts(view)
     ids = vocab_ids(view, matches)
     x = multi_hot(ids, len(view.allowed))
     inside = np.asarray((x @ view.term_vocab_matrix()).todense())
-    n_known = np.array([len(i) for i in ids], dtype=np.float64)[:, None]
-    n_used = n_known - inside
-    total = np.asarray((weights @ x.T).T.todense(), dtype=np.float64) + fill[None, :] * n_used
-    expected = n_used * mean[None, :]
-    spread = np.sqrt(np.maximum(n_used * var[None, :], 1e-300))
+    n_lib = np.array([view.in_library[i].sum() for i in ids], dtype=np.float64)[:, None]
+    n_other = np.array([len(i) for i in ids], dtype=np.float64)[:, None] - n_lib
+    n_in = n_lib - inside  # library genes of the list outside the term
+    n_used = n_in + n_other
+    total = np.asarray((parts.weights @ x.T).T.todense(), dtype=np.float64)
+    total += parts.fill[None, :] * n_used
+    expected = n_in * parts.mean[0][None, :] + n_other * parts.mean[1][None, :]
+    variance = n_in * parts.var[0][None, :] + n_other * parts.var[1][None, :]
+    third = n_in * parts.third[0][None, :] + n_other * parts.third[1][None, :]
+    spread = np.sqrt(np.maximum(variance, 1e-12))
     z = np.where(n_used > 0, (total - expected) / spread, 0.0)
     used = np.maximum(n_used, 1.0)
-    skew = np.maximum(third / var**1.5, 1e-3)[None, :] / np.sqrt(used)
+    skew = np.maximum(third / spread**3, 1e-3 / np.sqrt(used))
     shape = 4.0 / skew**2
     scale = spread * skew / 2.0
     loc = expected - shape * scale
@@ -334,14 +370,18 @@ def signature_prerank_test(
     return nes, log_p
 
 
-def combine_bonferroni(log_p1: np.ndarray, log_p2: np.ndarray, weight: float) -> np.ndarray:
+def combine_bonferroni(log_p1: np.ndarray, log_p2: np.ndarray, weight) -> np.ndarray:
     """Weighted Bonferroni of two p-values, in natural logs: ``min(1, p1/w, p2/(1-w))``.
 
     A valid p-value whatever the dependence between the two: P(min <= a) <= w a +
-    (1 - w) a = a.
+    (1 - w) a = a. ``weight`` is a number or one per row (a column, lists x 1); a weight of
+    0 gives ``p2`` alone. The weights must not depend on the p-values (here they depend
+    only on how many list genes the library holds, which both nulls condition on).
     """
-    a = np.asarray(log_p1, dtype=np.float64) - np.log(weight)
-    b = np.asarray(log_p2, dtype=np.float64) - np.log1p(-weight)
+    w = np.asarray(weight, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        a = np.asarray(log_p1, dtype=np.float64) - np.log(w)
+        b = np.asarray(log_p2, dtype=np.float64) - np.log1p(-w)
     return np.minimum(np.minimum(a, b), 0.0)
 
 

@@ -5,17 +5,21 @@ its view of the list, and report one p-value per term from a stated null. The te
 behind that p-value (``test``; the default chosen by ``benchmarks/augment_bench.py``):
 
 ``combined`` (the default of ``--augment`` and ``--rank embedding``)
-    weighted Bonferroni of two p-values: ``min(1, p_classical / 0.9, p_prediction / 0.1)``
-    (valid whatever their dependence). The classical hypergeometric p of the list's
-    genes inside the term keeps its strength; the model can still bring up a term whose
-    genes the list does not contain but whose prediction ranks the list's genes high.
+    weighted Bonferroni of two p-values: ``min(1, p_classical / w, p_prediction / (1 - w))``
+    (valid whatever their dependence), with ``w = 0.95 x`` the share of the list's genes
+    (those the library or the model knows) that the library holds
+    (:func:`classical_weights`). The classical hypergeometric p of the list's genes
+    inside the term keeps its strength; the model can still bring up a term whose genes
+    the list does not contain but whose prediction ranks the list's genes high; a list of
+    genes no library holds yet is tested by the model alone.
 ``prediction`` (the model alone; best on genes not yet annotated)
     each term's genes are given to the model, which ranks the rest of the vocabulary;
     the list's genes outside the term are scored by their log ranks, and the sum is
     tested against the term's own background distribution (a shifted gamma with the
-    exact mean, variance and skewness of a random background list of the same size).
-    Terms are ranked by the model alone; genes a term already contains are left to the
-    classical test.
+    exact mean, variance and skewness of a random list of the model background, drawn
+    per stratum: library genes, and genes the model knows that the library does not
+    hold). Terms are ranked by the model alone; genes a term already contains are left
+    to the classical test.
 ``fisher``
     Fisher's method on the same two p-values (independent under the null of a random
     list: the prediction p uses only the genes outside the term).
@@ -36,6 +40,11 @@ behind that p-value (``test``; the default chosen by ``benchmarks/augment_bench.
 ``naive``
     plain Fisher on the augmented list. Not valid (random lists come out significant);
     available to reproduce the benchmark only.
+
+Every row says which evidence supports it (``Evidence``, :data:`EVIDENCE`): ``list``,
+``list+model`` or ``model``. Rows of terms that hold no list gene (``model``) leave
+``Odds Ratio`` and ``Combined Score`` empty (NaN): both are the list's own (the classical
+p and odds ratio, as Enrichr defines them) and have no meaning there.
 
 With ``augment = N`` the top-N predicted genes (not in the list, within the background)
 are shown per term (``Predicted Overlap``, ``Predicted Genes``); ``Overlap``,
@@ -71,7 +80,7 @@ from gsea_plus.evidence.statistics import (
     prediction_test,
     term_null,
 )
-from gsea_plus.evidence.view import ModelView, model_scores, predicted_genes
+from gsea_plus.evidence.view import ModelView, model_scores, predicted_genes, vocab_ids
 from gsea_plus.options import MODEL_TESTS, ModelOptions
 from gsea_plus.stats import adjust_pvalues_grouped
 
@@ -80,11 +89,15 @@ log = logging.getLogger(__name__)
 __all__ = [
     "CLASSICAL_WEIGHT",
     "COMPARE_COLUMNS",
+    "EVIDENCE",
     "MODEL_COLUMNS",
+    "MODEL_ONLY_CAPTION",
     "NULLS",
     "TESTS",
     "ModelEvidence",
+    "classical_weights",
     "dense_scores",
+    "evidence_labels",
     "model_evidence",
     "model_table",
     "model_view",
@@ -95,11 +108,12 @@ __all__ = [
 TESTS = tuple(MODEL_TESTS)
 #: What each test's p-value is compared against.
 NULLS = {name: test.null for name, test in MODEL_TESTS.items()}
-#: Weight of the classical p in ``combined`` (the model p gets the rest).
-CLASSICAL_WEIGHT = 0.9
-#: What each test's p-value is compared against (the README and ``--help`` say the same).
+#: Weight of the classical p in ``combined`` for a list whose genes are all in the library
+#: (the model p gets the rest); see :func:`classical_weights`.
+CLASSICAL_WEIGHT = 0.95
 #: Columns added after :data:`gsea_plus.engine.COLUMNS` in model-based results.
 MODEL_COLUMNS = [
+    "Evidence",
     "Classical P-value",
     "Model P-value",
     "Model Score",
@@ -107,6 +121,25 @@ MODEL_COLUMNS = [
     "Predicted Genes",
     "Method",
 ]
+#: The values of the ``Evidence`` column, what each means (the README says the same).
+EVIDENCE = {
+    "list": "the term holds genes of the list; the model's own evidence for it is not "
+    "significant (its adjusted Model P-value is 0.05 or more)",
+    "list+model": "the term holds genes of the list, and the model's own evidence, from "
+    "the list's genes outside the term, is significant on its own (adjusted Model P-value "
+    "< 0.05)",
+    "model": "the term holds no gene of the list: its P-value is the model's alone (the "
+    "genes it predicts for the term include the list's); Odds Ratio and Combined Score are "
+    "left empty",
+}
+#: Caption of the model-only rows (Evidence ``model``) on the terminal, in plots and
+#: reports; ``{background}`` is :meth:`ModelEvidence.model_background`.
+MODEL_ONLY_CAPTION = (
+    "Found by the gene set model, not by overlap: these terms hold none of the list's "
+    "genes. Each term's genes were given to the model, which ranked every other gene; the "
+    "list's genes ranked high. The P-value compares their ranks with random genes of the "
+    "model's background: {background}."
+)
 #: Columns added by ``compare=True``: each evidence with its own correction and rank.
 COMPARE_COLUMNS = [
     "Classical Adjusted P-value",
@@ -123,7 +156,9 @@ def model_view(prepared: PreparedLibrary, model=None) -> ModelView:
     """The library seen through the model (cached per prepared library and model)."""
     from gsea_plus.model import load_model
 
-    scorer = load_model(model) if model is None or isinstance(model, (str, os.PathLike)) else model
+    if isinstance(model, os.PathLike):
+        model = os.fspath(model)
+    scorer = load_model(model) if model is None or isinstance(model, str) else model
     key = (id(prepared), id(scorer))
     hit = _VIEWS.get(key)
     if hit is None or hit[0] is not prepared or hit[1].scorer is not scorer:
@@ -169,6 +204,22 @@ def _null_calibrated(view, matches, statistic: str, opts: ModelOptions, n_add: i
     return z, log_p
 
 
+def classical_weights(view: ModelView, matches: Sequence[ListMatch]) -> np.ndarray:
+    """Per list (a column), the classical p's weight in ``combined``.
+
+    ``CLASSICAL_WEIGHT x a / (a + b)``: ``a`` list genes are in the library (the classical
+    test sees them), ``b`` more are known only to the model. A list the library knows
+    whole gets 0.95 (the model 0.05); a list of genes no library holds yet gets 0 and is
+    tested by the model alone. The weight depends only on ``a`` and ``b``, which both
+    tests' nulls condition on, so the weighted Bonferroni stays valid.
+    """
+    ids = vocab_ids(view, matches)
+    a = np.array([len(m.columns) for m in matches], dtype=np.float64)
+    b = np.array([int((~view.in_library[i]).sum()) for i in ids], dtype=np.float64)
+    share = np.divide(a, a + b, out=np.zeros_like(a), where=(a + b) > 0)
+    return (CLASSICAL_WEIGHT * share)[:, None]
+
+
 def model_evidence(view, matches, classical_log_p: np.ndarray, opts: ModelOptions):
     """Per (list, term): the test's log p, its score (a z or NES) and the model's own log p.
 
@@ -179,7 +230,8 @@ def model_evidence(view, matches, classical_log_p: np.ndarray, opts: ModelOption
     if test in ("combined", "fisher", "prediction"):
         z, log_p, _ = prediction_test(view, matches)
         if test == "combined":
-            return combine_bonferroni(classical_log_p, log_p, CLASSICAL_WEIGHT), z, log_p
+            weights = classical_weights(view, matches)
+            return combine_bonferroni(classical_log_p, log_p, weights), z, log_p
         if test == "fisher":
             return combine_fisher(classical_log_p, log_p), z, log_p
         return log_p, z, log_p
@@ -265,6 +317,15 @@ def model_table(
     sel, owner = sel[keep], owner[keep]
     table = result_columns(prepared, entries, sel, [m.columns for m in matches], owner)
     terms = ti[sel]
+    listed = table["Overlap Size"] > 0
+    # Odds Ratio and Combined Score are the list's own (Enrichr's -ln(p) * OR with the
+    # classical p); a term that holds no list gene has neither.
+    odds = np.where(listed, table["Odds Ratio"], np.nan)
+    table["Odds Ratio"] = odds
+    with np.errstate(invalid="ignore"):
+        table["Combined Score"] = np.where(listed, -classical[owner, terms] * odds + 0.0, np.nan)
+    model_adjusted = _adjust_per_list(model_log_p, mask, correction)
+    table["Evidence"] = evidence_labels(listed, model_adjusted[owner, terms])
     table["Classical P-value"] = np.exp(classical[owner, terms])
     table["Model P-value"] = np.exp(model_log_p[owner, terms])
     table["Model Score"] = score[owner, terms]
@@ -276,6 +337,26 @@ def model_table(
     if opts.compare:
         _add_compare(table, classical, model_log_p, mask, owner, terms, correction)
     return table, owner, significant
+
+
+def evidence_labels(listed: np.ndarray, model_adjusted: np.ndarray) -> np.ndarray:
+    """The ``Evidence`` of each row (see :data:`EVIDENCE`)."""
+    labels = np.where(model_adjusted < SIGNIFICANT, "list+model", "list")
+    return np.where(listed, labels, "model").astype(object)
+
+
+def _adjust_per_list(log_p: np.ndarray, mask: np.ndarray, correction: str) -> np.ndarray:
+    """(lists x terms) adjusted p of ``log_p`` per list over the tested terms (1 elsewhere)."""
+    n_lists = log_p.shape[0]
+    li, ti = np.nonzero(np.broadcast_to(mask, log_p.shape))
+    values = log_p[li, ti]
+    order = np.lexsort((ti, values, li))
+    bounds = np.searchsorted(li[order], np.arange(n_lists + 1))
+    adjusted = np.ones(log_p.shape)
+    flat = np.empty(len(li))
+    flat[order] = adjust_pvalues_grouped(np.exp(values[order]), bounds, correction)
+    adjusted[li, ti] = flat
+    return adjusted
 
 
 def _add_compare(table, classical, model, mask, owner, terms, correction):
@@ -352,3 +433,45 @@ class ModelEvidence:
     def chunk_limit(self) -> int | None:
         """Lists per chunk that keep the model's dense (lists x vocabulary) arrays bounded."""
         return max(16, MODEL_CELLS // max(len(self.view.allowed), 1))
+
+    def recognized(self, matches: Sequence[ListMatch]) -> np.ndarray:
+        """Lists with a gene in the library or in the model background: both are tested."""
+        known = vocab_ids(self.view, matches)
+        return np.array(
+            [len(m.columns) > 0 or len(k) > 0 for m, k in zip(matches, known, strict=True)],
+            dtype=bool,
+        )
+
+    def model_background(self) -> str:
+        """The model test's background, in words (see :class:`ModelView`)."""
+        if self.options.test in ("combined", "fisher", "prediction"):
+            return self.view.describe_model_background()
+        return f"random lists of the same size from {self.view.prepared.describe()}"
+
+    def caption(self) -> str:
+        """:data:`MODEL_ONLY_CAPTION` with this library's model background filled in."""
+        return MODEL_ONLY_CAPTION.format(background=self.model_background())
+
+    def info(self, match: ListMatch) -> dict:
+        """What the summary says of the model test for one list (``EnrichInfo.per_library``).
+
+        Keys: ``model_test`` (the test), ``model_null`` (what its p-value is compared
+        with, :data:`NULLS`), ``model_background`` (the model test's background, in
+        words), ``model_background_size`` (genes in it), ``model_recognized`` (the list's
+        genes the model test uses), ``model_only_genes`` (those of them that are not in
+        the library: the classical columns cannot see them), ``model_only_caption``
+        (:data:`MODEL_ONLY_CAPTION` filled in).
+        """
+        (ids,) = vocab_ids(self.view, [match])
+        outside = ids[~self.view.in_library[ids]]
+        vocab = np.asarray(self.view.scorer.vocab)
+        background = self.model_background()
+        return {
+            "model_test": self.options.test,
+            "model_null": NULLS[self.options.test],
+            "model_background": background,
+            "model_background_size": int(self.view.model_background.sum()),
+            "model_recognized": int(len(ids)),
+            "model_only_genes": sorted(vocab[outside].tolist()),
+            "model_only_caption": self.caption(),
+        }

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from gsea_plus import progress
 from gsea_plus.engine import ListMatch, PreparedLibrary, match_lists
 from gsea_plus.genes import GeneList
 
@@ -50,6 +51,15 @@ class ModelView:
         Vocabulary genes that may be added by augmentation (in the background).
     coverage
         Fraction of the library's genes that the model knows.
+
+    Notes
+    -----
+    The model test has its own background, wider than the classical one: every gene the
+    model knows may be in a list, whether a library annotates it yet or not (with a user
+    background of genes: the vocabulary genes in it). :attr:`model_background` marks it;
+    it has two strata, the library's genes (:attr:`in_library`) and the rest, and the
+    ``prediction`` test compares each list gene with its own stratum
+    (:func:`gsea_plus.evidence.statistics.prediction_test`).
     """
 
     prepared: PreparedLibrary
@@ -93,6 +103,36 @@ class ModelView:
             cached = {g: i for i, g in enumerate(np.asarray(self.scorer.vocab).tolist())}
             self._cache["vocab_index"] = cached
         return cached
+
+    @property
+    def in_library(self) -> np.ndarray:
+        """Vocabulary genes that are library genes (within the background)."""
+        return self.vocab_to_lib >= 0
+
+    @property
+    def model_background(self) -> np.ndarray:
+        """Vocabulary genes a list may hold for the model test (see the class notes)."""
+        cached = self._cache.get("model_background")
+        if cached is None:
+            bg = self.prepared.background_genes
+            if bg is None:
+                cached = np.ones(len(self.allowed), dtype=bool)
+            else:
+                index = self.vocab_index
+                cached = np.zeros(len(self.allowed), dtype=bool)
+                cached[[index[g] for g in bg if g in index]] = True
+            self._cache["model_background"] = cached
+        return cached
+
+    def describe_model_background(self) -> str:
+        """One line: the model test's background and its strata (for summaries)."""
+        bg = self.model_background
+        n_lib = int((bg & self.in_library).sum())
+        what = "genes the model knows"
+        if self.prepared.background_genes is not None:
+            what = "background genes the model knows"
+        name = self.prepared.library.name
+        return f"{int(bg.sum())} {what} ({n_lib} in {name}, {int(bg.sum()) - n_lib} not)"
 
     @property
     def vocab_to_lib(self) -> np.ndarray:
@@ -140,13 +180,15 @@ def vocab_ids(view: ModelView, matches: Sequence[ListMatch]) -> list[np.ndarray]
     """Vocabulary ids of every input gene the model knows, in or out of the library.
 
     The model sees the whole list: genes that a library does not annotate yet are often
-    the informative ones (the Fisher counts, by contrast, only use library genes).
+    the informative ones (the Fisher counts, by contrast, only use library genes). With a
+    user background of genes, genes outside it are left out, as the classical test does.
     """
     index = view.vocab_index
+    background = view.model_background
     out = []
     for m in matches:
-        ids = [index[g] for g in m.genes if g in index]
-        out.append(np.unique(np.array(ids, dtype=np.int64)))
+        ids = np.unique(np.array([index[g] for g in m.genes if g in index], dtype=np.int64))
+        out.append(ids[background[ids]])
     return out
 
 
@@ -255,20 +297,31 @@ class TermPredictions:
         k = int(min(n_vocab, max(budget // max(n_terms, 1), 1)))
         top = np.zeros((n_terms, k), dtype=np.int32 if n_vocab > 65535 else np.uint16)
         own = [m.indices[m.indptr[t] : m.indptr[t + 1]] for t in range(n_terms)]
-        for start in range(0, n_terms, batch):
-            ids = own[start : start + batch]
-            scores = np.asarray(view.scorer.score_ids(ids), dtype=np.float64)
-            for row, mine in enumerate(ids):
-                scores[row, mine] = -np.inf
-            if k < n_vocab:
-                part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            else:
-                part = np.broadcast_to(np.arange(n_vocab), scores.shape)
-            picked = np.take_along_axis(scores, part, axis=1)
-            order = np.argsort(-picked, axis=1, kind="stable")
-            top[start : start + len(ids)] = np.take_along_axis(part, order, axis=1)
+        name = view.prepared.library.name
+        with progress.task(
+            f"{name}: running {n_terms} terms through the model (once)",
+            total=-(-n_terms // batch),
+        ) as step:
+            for start in range(0, n_terms, batch):
+                ids = own[start : start + batch]
+                top[start : start + len(ids)] = cls._ranked(view, ids, k, n_vocab)
+                step(1)
         n_ranked = n_vocab - np.diff(m.indptr)
         return cls(top, n_ranked.astype(np.int64))
+
+    @staticmethod
+    def _ranked(view: ModelView, ids, k: int, n_vocab: int) -> np.ndarray:
+        """The top ``k`` vocabulary ids, in rank order, of each input (own genes excluded)."""
+        scores = np.asarray(view.scorer.score_ids(ids), dtype=np.float64)
+        for row, mine in enumerate(ids):
+            scores[row, mine] = -np.inf
+        if k < n_vocab:
+            part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        else:
+            part = np.broadcast_to(np.arange(n_vocab), scores.shape)
+        picked = np.take_along_axis(scores, part, axis=1)
+        order = np.argsort(-picked, axis=1, kind="stable")
+        return np.take_along_axis(part, order, axis=1)
 
     @property
     def depth(self) -> int:
