@@ -173,6 +173,8 @@ def enrich_table(
                 "background": prepared.describe(),
                 "terms_tested": int(result.tested[0]),
                 "method": evidence.method,
+                "sha256": str(prepared.library.meta.get("sha256", "")),
+                "terms": len(prepared.library.terms),
                 "conversion": match.conversion,
                 **details,
             }

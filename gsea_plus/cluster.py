@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gsea_plus.errors import InputError
+from gsea_plus.options import CLUSTER_METHODS, CLUSTER_THRESHOLDS
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -83,9 +84,9 @@ __all__ = [
 ]
 
 #: Similarity measures.
-METHODS = ("kappa", "jaccard", "overlap")
+METHODS = CLUSTER_METHODS
 #: Default threshold of each measure (see the module docstring).
-DEFAULT_THRESHOLDS = {"kappa": 0.35, "jaccard": 0.35, "overlap": 0.5}
+DEFAULT_THRESHOLDS = CLUSTER_THRESHOLDS
 #: Columns added by :func:`cluster_terms`.
 CLUSTER_COLUMNS = ["Cluster", "Representative", "Cluster Size"]
 #: Default adjusted-p cut-off of the terms that are clustered.

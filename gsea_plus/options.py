@@ -35,6 +35,10 @@ from gsea_plus.errors import InputError
 
 __all__ = [
     "BATCH_ENGINES",
+    "CLUSTER_METHODS",
+    "CLUSTER_THRESHOLDS",
+    "COLOR_BY",
+    "PLOT_KINDS",
     "CORRECTIONS",
     "DEFAULT_TEST",
     "HGNC_ENV",
@@ -82,6 +86,14 @@ INPUT_FORMATS = ("auto", "dir", "gmt", "long")
 BATCH_ENGINES = ("local", "dask")
 #: Species whose gene identifiers can be read (mouse: mapped to human orthologs).
 SPECIES = ("human", "mouse")
+#: Kinds of ``--plot``: a dot or bar plot of the top terms, or an enrichment map.
+PLOT_KINDS = ("dot", "bar", "map")
+#: What colours a dot or bar plot (``--color-by``): adjusted p or the combined score.
+COLOR_BY = ("p", "combined")
+#: Similarities of two terms' genes for ``--cluster`` (:mod:`gsea_plus.cluster`).
+CLUSTER_METHODS = ("kappa", "jaccard", "overlap")
+#: Similarity at or above which terms group, per method (DAVID's kappa default 0.35).
+CLUSTER_THRESHOLDS = {"kappa": 0.35, "jaccard": 0.35, "overlap": 0.5}
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ are untouched.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +38,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gsea_plus.errors import InputError, require
+from gsea_plus.options import COLOR_BY
+from gsea_plus.terms import ELLIPSIS, LABEL_CHARS, TERM_ID, shorten_term, shorten_terms
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -66,20 +67,9 @@ __all__ = [
 ]
 
 _SUFFIXES = (".png", ".svg", ".pdf")
-#: What the colour of a dot or bar can show (``--color-by``).
-COLOR_BY = ("p", "combined")
 #: Terms one running-sum figure can stack.
 MAX_RUNNING_SUM_TERMS = 6
-#: Longest term label before it is shortened (the term ID is always kept whole).
-LABEL_CHARS = 60
 
-# Identifiers that end a term name: "(GO:0006954)", "(HP:0001250)", Reactome's
-# "R-HSA-109581", WikiPathways' "WP254", KEGG's "hsa04110", MSigDB-like "M5890".
-_TERM_ID = re.compile(
-    r"(?:\s*\((?:[A-Za-z][A-Za-z0-9_]*:[A-Za-z0-9_.:-]+|R-[A-Z]{3}-\d+|WP\d+|[a-z]{2,4}\d{5})\)"
-    r"|\s+(?:R-[A-Z]{3}-\d+|WP\d+|[a-z]{2,4}\d{5}|[A-Za-z]+:\d{5,}))\s*$"
-)
-_ELLIPSIS = "\u2026"
 # Evidence marks: shape per evidence kind (model-based results).
 _EVIDENCE_MARKERS = {"list": "o", "list+model": "s", "model": "D"}
 _EVIDENCE_LABELS = {
@@ -181,71 +171,6 @@ def figure_to_svg(fig: Figure) -> str:
 def _text(value) -> str:
     """A user string that matplotlib shows literally (``$`` would start mathtext)."""
     return str(value).replace("$", r"\$")
-
-
-def shorten_term(term: str, max_chars: int = LABEL_CHARS, *, middle: bool = False) -> str:
-    """Shorten a term name to ``max_chars`` characters, keeping its ID whole.
-
-    ``"Positive Regulation Of Cysteine-Type Endopeptidase Activity Involved In Apoptotic
-    Process (GO:0043280)"`` becomes ``"Positive Regulation Of Cysteine-Type… (GO:0043280)"``
-    (``middle=True``: ``"Positive Regulation…Apoptotic Process (GO:0043280)"``, which
-    keeps the end of the name too).
-    """
-    term = str(term)
-    if len(term) <= max_chars:
-        return term
-    m = _TERM_ID.search(term)
-    name, ident = (term[: m.start()], term[m.start() :]) if m else (term, "")
-    room = max(8, max_chars - len(ident) - 1)
-    if len(name) <= room:
-        return term
-    if middle:
-        head = math.ceil(room / 2)
-        tail = room - head
-        short = _cut_words(name[:head], end=True) + _ELLIPSIS
-        short += _cut_words(name[len(name) - tail :], end=False)
-    else:
-        short = _cut_words(name[:room], end=True) + _ELLIPSIS
-    return short + ident
-
-
-def _cut_words(piece: str, *, end: bool) -> str:
-    """Drop a partial word at the cut (``end``: at the end of ``piece``), if that is short."""
-    if end:
-        at = piece.rfind(" ")
-        return piece[:at].rstrip() if at >= len(piece) - 10 and at > 0 else piece.rstrip()
-    at = piece.find(" ")
-    return piece[at + 1 :].lstrip() if 0 <= at < 10 else piece.lstrip()
-
-
-def shorten_terms(terms: Iterable[str], max_chars: int = LABEL_CHARS) -> list[str]:
-    """Shorten labels (:func:`shorten_term`) so that different terms stay different.
-
-    Two names that agree in their first ``max_chars`` characters are shortened in the
-    middle instead, so their different endings show; any label still shared gets
-    ``[2]``, ``[3]``, ...
-    """
-    terms = [str(t) for t in terms]
-    labels = [shorten_term(t, max_chars) for t in terms]
-    # Compare names without their IDs: "Antigen Processing And Presentation Of Exogeno…"
-    # twice, with two GO IDs, is still two labels a reader cannot tell apart.
-    seen: dict[str, set[str]] = {}
-    for t, lab in zip(terms, labels, strict=True):
-        seen.setdefault(_TERM_ID.sub("", lab), set()).add(t)
-    labels = [
-        shorten_term(t, max_chars, middle=True) if len(seen[_TERM_ID.sub("", lab)]) > 1 else lab
-        for t, lab in zip(terms, labels, strict=True)
-    ]
-    count: dict[str, int] = {}
-    first: dict[str, str] = {}
-    out = []
-    for t, lab in zip(terms, labels, strict=True):
-        owner = first.setdefault(lab, t)
-        if owner != t:
-            count[lab] = count.get(lab, 1) + 1
-            lab = f"{lab} [{count[lab]}]"
-        out.append(lab)
-    return out
 
 
 def evidence_of(df: pd.DataFrame) -> pd.Series | None:
@@ -1454,8 +1379,8 @@ def enrichment_map_figure(
             Line2D([], [], ls="none", marker="o", markersize=7, markerfacecolor=color_of[c],
                    markeredgecolor="#222222", markeredgewidth=0.5)
         )  # fmt: skip
-        plain = _TERM_ID.sub("", str(name))
-        plain = plain if len(plain) <= 38 else plain[:37].rstrip() + _ELLIPSIS
+        plain = TERM_ID.sub("", str(name))
+        plain = plain if len(plain) <= 38 else plain[:37].rstrip() + ELLIPSIS
         names.append(_text(f"{c}: {plain} ({int(sizes_of[c])})"))
     if len(order) > len(colored):
         handles.append(

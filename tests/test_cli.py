@@ -448,7 +448,8 @@ def test_subprocess_on_a_terminal_prints_a_rich_table(files):
         os.close(master)
     screen = b"".join(chunks).decode(errors="replace")
     assert "Term\t" not in screen  # not the TSV
-    for needle in ("Term", "Overlap", "P-value", "T_alpha", "3/4", "input: 5 genes", "N=12"):
+    # (at 80 columns the raw P-value column gives way to the adjusted one, issue 11)
+    for needle in ("Term", "Overlap", "Adj. P", "T_alpha", "3/4", "input: 5 genes", "N=12"):
         assert needle in screen, screen
     assert any(c in screen for c in "┃│━─")  # box drawing: a rich table
 
@@ -457,7 +458,7 @@ def test_rich_table_shows_tiny_p_from_log10():
     from rich.console import Console
 
     import gsea_plus
-    from gsea_plus.output import rich_table
+    from gsea_plus.terminal import rich_table
 
     term = [f"G{i}" for i in range(300)]
     df = gsea_plus.enrich(term, library={"all": term, "few": ["G1", "X"]}, background=20000)
@@ -467,7 +468,16 @@ def test_rich_table_shows_tiny_p_from_log10():
     assert "1.43e-675" in text  # P(X >= 300) = 1 / C(20000, 300): not shown as 0
     row = next(line for line in text.splitlines() if " all " in line)
     assert row.split("│")[4].strip() == "1.43e-675"  # the P-value column
-    assert "G0, G1" in text and "+292" in text  # genes truncated with a count
+    # whole gene names, and a count of the rest (as many as fit in two lines)
+    import re
+
+    one = Console(record=True, width=200)
+    one.print(rich_table(df, top=1))  # the row of "all": 300 genes
+    first = one.export_text()
+    assert "G0, G1" in first
+    rest = int(re.search(r" \+(\d+)\b", first).group(1))
+    shown = set(re.findall(r"\bG\d+\b", first))
+    assert 0 < rest < 300 and len(shown) + rest == 300
 
 
 def test_subprocess_reader_going_away_is_exit_141(tmp_path):

@@ -8,7 +8,7 @@ import typer
 
 from gsea_plus.cli import params
 from gsea_plus.cli.common import emit
-from gsea_plus.cli.params import ENRICH, PLOT_KINDS, Format
+from gsea_plus.cli.params import ENRICH, Format
 
 
 def enrich_cmd(
@@ -41,11 +41,17 @@ def enrich_cmd(
     test: params.ModelTest = ENRICH["test"],
     compare: params.Compare = ENRICH["compare"],
     model: params.Model = ENRICH["model"],
-    top: params.Top = 20,
+    top: params.Top = None,
     fmt: params.OutputFormat = Format.auto,
     output: params.Output = None,
     plot: params.Plot = None,
     plot_kind: params.PlotKind = "dot",
+    color_by: params.ColorBy = "p",
+    report: params.Report = None,
+    cluster: params.Cluster = False,
+    cluster_method: params.ClusterMethod = "kappa",
+    cluster_threshold: params.ClusterThreshold = None,
+    representatives: params.Representatives = False,
     offline: params.Offline = False,
     hgnc: params.Hgnc = ENRICH["hgnc"],
     species: params.Species = ENRICH["species"],
@@ -64,29 +70,90 @@ def enrich_cmd(
     Predicted Overlap and Predicted Genes are added. Overlap and Genes stay the input's own.
     """
     from gsea_plus.api import enrich_table
-    from gsea_plus.errors import InputError
 
     options = params.enrich_options(locals())
     genes = _genes_argument(genes, example=example)
-    if plot_kind not in PLOT_KINDS:
-        raise InputError(f"--plot-kind must be one of {', '.join(PLOT_KINDS)}")
-    if plot is not None:  # before any work, so a bad name leaves no -o file behind
-        from gsea_plus.plot import check_plot_path
-
-        check_plot_path(plot)
+    figures = params.figure_options(locals())  # checks --plot/--report before any work
     result, info = enrich_table(genes, list(library), options=options)
-    if plot is not None:
+    if top is not None:  # --top given: each library's best rows in files and pipes too
+        result = _top_per_library(result, top)
+    frame = None
+    if figures.needs_frame:
         from gsea_plus.engine import to_frame
+
+        frame = figures.cluster(to_frame(result))
+        result = figures.shown(frame)
+    if plot is not None:
         from gsea_plus.plot import plot_enrichment
 
-        plot_enrichment(to_frame(result), plot, kind=plot_kind, top=top)
+        plot_enrichment(
+            frame,
+            plot,
+            kind=plot_kind,
+            top=top or 20,
+            color_by=color_by,
+            list_name=_list_name(genes, example=example),
+            representatives=representatives,
+        )
+    if report is not None:
+        from gsea_plus.report import ReportContext, write_enrich_report
+
+        context = ReportContext.from_enrich_info(
+            info,
+            command_line=params.command_line(),
+            input=_list_name(genes, example=example),
+            correction=options.correction,
+            parameters=params.report_parameters(options),
+            model=params.report_model(info),
+        )
+        write_enrich_report(
+            report,
+            frame,
+            context,
+            list_name=_list_name(genes, example=example),
+            top=top or 20,
+            plot_kind=plot_kind if plot_kind != "map" else "dot",
+            color_by=color_by,
+            representatives=representatives,
+            cluster=figures.cluster_options,
+        )
 
     def table():
-        from gsea_plus.output import rich_table
+        from rich.console import Group
 
-        return rich_table(result, top=top, show_library=len(library) > 1)
+        from gsea_plus.cli.common import out_console
+        from gsea_plus.terminal import enrich_sections
+
+        return Group(
+            *enrich_sections(
+                result,
+                width=out_console().width,
+                top=top,
+                libraries=info.per_library,
+                compare=compare,
+            )
+        )
 
     emit(result, fmt=fmt, output=output, summary=_summary(info), table=table)
+
+
+def _list_name(genes: str, *, example: bool) -> str:
+    from pathlib import Path
+
+    if example:
+        return "example list (ageing muscle, up 100)"
+    return "standard input" if genes == "-" else Path(genes).name
+
+
+def _top_per_library(table: dict, top: int) -> dict:
+    """The first ``top`` rows of each library, in the table's order."""
+    import numpy as np
+
+    libraries = np.asarray(table["Library"], dtype=object)
+    keep = np.zeros(len(libraries), dtype=bool)
+    for name in dict.fromkeys(libraries.tolist()):
+        keep[np.flatnonzero(libraries == name)[:top]] = True
+    return {c: np.asarray(v)[keep] for c, v in table.items()}
 
 
 def _genes_argument(genes: str | None, *, example: bool) -> str:

@@ -24,7 +24,7 @@ def gene_cmd(
         ),
     ] = None,
     model: params.Model = None,
-    top: params.Top = 20,
+    top: params.TerminalRows = 20,
     fmt: params.OutputFormat = Format.auto,
     output: params.Output = None,
     offline: params.Offline = False,

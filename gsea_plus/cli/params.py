@@ -20,10 +20,13 @@ import typer
 
 from gsea_plus.options import (
     BATCH_ENGINES,
+    CLUSTER_METHODS,
+    COLOR_BY,
     CORRECTIONS,
     INPUT_FORMATS,
     MODEL_TESTS,
     OFFLINE_ENV,
+    PLOT_KINDS,
     RANKS,
     SPECIES,
     BatchOptions,
@@ -41,10 +44,6 @@ def one_of(values: tuple[str, ...] | list[str]) -> str:
     The options classes check the value; their messages name the option and every choice.
     """
     return "[" + "|".join(values) + "]"
-
-
-#: Kinds of ``--plot``.
-PLOT_KINDS = ("dot", "bar")
 
 
 class Format(str, Enum):
@@ -188,7 +187,20 @@ Model = Annotated[
 # ------------------------------------------------------------------------- output
 
 Top = Annotated[
-    int, typer.Option("--top", "-n", metavar="N", min=1, help="Rows shown in the terminal table.")
+    int | None,
+    typer.Option(
+        "--top",
+        "-n",
+        metavar="N",
+        min=1,
+        help="Rows per library: on the terminal (default 10), and in -o files and pipes "
+        "when given (default: every row).",
+        show_default=False,
+    ),
+]
+TerminalRows = Annotated[
+    int,
+    typer.Option("--top", "-n", metavar="N", min=1, help="Rows shown in the terminal table."),
 ]
 OutputFormat = Annotated[
     Format,
@@ -208,7 +220,68 @@ Plot = Annotated[
     typer.Option("--plot", metavar="FILE", help="Draw a plot of the top terms (.png, .svg, .pdf)."),
 ]
 PlotKind = Annotated[
-    str, typer.Option("--plot-kind", metavar=one_of(PLOT_KINDS), help="Kind of plot.")
+    str,
+    typer.Option(
+        "--plot-kind",
+        metavar=one_of(PLOT_KINDS),
+        help="dot or bar: the top terms (x = -log10 adjusted p, size = overlap); map: an "
+        "enrichment map of the clustered terms (edges where they share genes).",
+    ),
+]
+ColorBy = Annotated[
+    str,
+    typer.Option(
+        "--color-by",
+        metavar=one_of(COLOR_BY),
+        help="Colour of the dots or bars: adjusted p, or the combined score.",
+    ),
+]
+Report = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        metavar="FILE.html",
+        help="Write a self-contained HTML report: header (input, libraries with checksums, "
+        "command line, versions), a sortable table, the figures, a methods paragraph.",
+    ),
+]
+Cluster = Annotated[
+    bool,
+    typer.Option(
+        "--cluster",
+        metavar="",
+        help="Group redundant significant terms by the list genes they share (Cohen's kappa "
+        "as in DAVID, average linkage): adds Cluster and Representative columns.",
+    ),
+]
+ClusterMethod = Annotated[
+    str,
+    typer.Option(
+        "--cluster-method",
+        metavar=one_of(CLUSTER_METHODS),
+        help="Similarity of two terms' genes for --cluster.",
+    ),
+]
+ClusterThreshold = Annotated[
+    float | None,
+    typer.Option(
+        "--cluster-threshold",
+        metavar="X",
+        min=0.0,
+        max=1.0,
+        help="Similarity at or above which terms group (default: 0.35 for kappa and "
+        "Jaccard, 0.5 for overlap).",
+        show_default=False,
+    ),
+]
+Representatives = Annotated[
+    bool,
+    typer.Option(
+        "--representatives",
+        metavar="",
+        help="Show one term per cluster (the lowest adjusted p): in the table, -o file, "
+        "plot and report (implies --cluster).",
+    ),
 ]
 
 # ------------------------------------------------------------------------- batch
@@ -289,3 +362,117 @@ def batch_options(arguments: dict[str, Any]) -> BatchOptions:
 def offline(flag: bool) -> bool | None:
     """``--offline`` as the options take it: ``None`` when absent (the environment decides)."""
     return True if flag else None
+
+
+@dataclasses.dataclass
+class FigureOptions:
+    """The plot, report and clustering flags of a command, checked together."""
+
+    plot: Path | None = None
+    plot_kind: str = "dot"
+    color_by: str = "p"
+    report: Path | None = None
+    cluster_terms: bool = False
+    cluster_method: str = "kappa"
+    cluster_threshold: float | None = None
+    representatives: bool = False
+
+    @property
+    def clustered(self) -> bool:
+        """Whether terms are clustered (``--cluster``, ``--representatives`` or a map)."""
+        return self.cluster_terms or self.representatives or self.plot_kind == "map"
+
+    @property
+    def needs_frame(self) -> bool:
+        """Whether a DataFrame of the results is needed (figures, report, clusters)."""
+        return self.clustered or self.plot is not None or self.report is not None
+
+    @property
+    def cluster_options(self) -> dict[str, Any] | None:
+        """The clustering options for the report's captions and methods, or None."""
+        if not self.clustered:
+            return None
+        return {"method": self.cluster_method, "threshold": self.cluster_threshold}
+
+    def cluster(self, frame: Any) -> Any:
+        """The results with Cluster/Representative columns when asked for."""
+        if not self.clustered:
+            return frame
+        from gsea_plus.cluster import cluster_terms
+
+        return cluster_terms(frame, method=self.cluster_method, threshold=self.cluster_threshold)
+
+    def shown(self, frame: Any) -> Any:
+        """The rows a table or file shows: the representatives only, or every row."""
+        if not self.representatives:
+            return frame
+        from gsea_plus.cluster import representatives
+
+        return representatives(frame)
+
+
+def figure_options(arguments: dict[str, Any]) -> FigureOptions:
+    """:class:`FigureOptions` from a command's arguments, checked before any work."""
+    from gsea_plus.errors import InputError
+
+    figures = FigureOptions(
+        plot=arguments.get("plot"),
+        plot_kind=arguments.get("plot_kind", "dot"),
+        color_by=arguments.get("color_by", "p"),
+        report=arguments.get("report"),
+        cluster_terms=bool(arguments.get("cluster", False)),
+        cluster_method=arguments.get("cluster_method", "kappa"),
+        cluster_threshold=arguments.get("cluster_threshold"),
+        representatives=bool(arguments.get("representatives", False)),
+    )
+    for name, value, allowed in (
+        ("--plot-kind", figures.plot_kind, PLOT_KINDS),
+        ("--color-by", figures.color_by, COLOR_BY),
+        ("--cluster-method", figures.cluster_method, CLUSTER_METHODS),
+    ):
+        if value not in allowed:
+            raise InputError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    if figures.plot is not None:
+        from gsea_plus.plot import check_plot_path
+
+        check_plot_path(figures.plot)
+    if figures.report is not None:
+        from gsea_plus.report import check_report_path
+
+        check_report_path(figures.report)
+    return figures
+
+
+def command_line() -> str:
+    """The command as typed (for reports): ``gsea-plus`` and its arguments, shell-quoted."""
+    import shlex
+    import sys
+
+    return shlex.join(["gsea-plus", *sys.argv[1:]])
+
+
+def report_parameters(options: EnrichOptions) -> dict[str, Any]:
+    """The options a report lists (those that differ from the defaults, and the key ones)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(options):
+        if not f.init or f.name in ("offline", "model"):
+            continue
+        value = getattr(options, f.name)
+        if value != f.default or f.name in ("correction", "min_size"):
+            out[f.name] = value if not isinstance(value, (set, frozenset)) else len(value)
+    return out
+
+
+def report_model(info: Any) -> dict[str, Any] | None:
+    """The model part of a report's context, from ``EnrichInfo.per_library``."""
+    for lib in getattr(info, "per_library", []):
+        if lib.get("model_test"):
+            return {
+                "name": lib.get("model_name", ""),
+                "source": lib.get("model_source", ""),
+                "fingerprint": lib.get("model_fingerprint", ""),
+                "test": lib.get("model_test", ""),
+                "method": lib.get("method", ""),
+                "null": lib.get("model_null", ""),
+            }
+    return None

@@ -52,7 +52,7 @@ def prerank_cmd(
             help="Exponent on |score| in the running sum (1 = GSEA preranked, 0 = unweighted).",
         ),
     ] = 1.0,
-    top: params.Top = 20,
+    top: params.TerminalRows = 20,
     fmt: params.OutputFormat = Format.auto,
     output: params.Output = None,
     plot: Annotated[

@@ -460,7 +460,8 @@ class ModelEvidence:
         words), ``model_background_size`` (genes in it), ``model_recognized`` (the list's
         genes the model test uses), ``model_only_genes`` (those of them that are not in
         the library: the classical columns cannot see them), ``model_only_caption``
-        (:data:`MODEL_ONLY_CAPTION` filled in).
+        (:data:`MODEL_ONLY_CAPTION` filled in), ``model_name``, ``model_source`` and
+        ``model_fingerprint`` (which model, exactly).
         """
         (ids,) = vocab_ids(self.view, [match])
         outside = ids[~self.view.in_library[ids]]
@@ -474,4 +475,7 @@ class ModelEvidence:
             "model_recognized": int(len(ids)),
             "model_only_genes": sorted(vocab[outside].tolist()),
             "model_only_caption": self.caption(),
+            "model_name": str(getattr(self.view.scorer, "name", "")),
+            "model_source": str(getattr(self.view.scorer, "source", "")),
+            "model_fingerprint": str(getattr(self.view.scorer, "fingerprint", "")),
         }
