@@ -72,6 +72,8 @@ def require(module: str, extra: str, purpose: str):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
+        package = module.split(".")[0]
         raise MissingExtraError(
-            f"{purpose} needs {module.split('.')[0]}: pip install 'gsea-plus[{extra}]'"
+            f"{purpose} needs {package}: pip install 'gsea-plus[{extra}]' (from a checkout: "
+            f"pip install -e '.[{extra}]', or pip install {package})"
         ) from exc

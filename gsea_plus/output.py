@@ -29,6 +29,7 @@ from typing import IO
 from gsea_plus.errors import OutputError
 
 __all__ = [
+    "BINARY_FORMATS",
     "FORMATS",
     "STDOUT",
     "check_output",
@@ -60,7 +61,9 @@ def show(text: object) -> str:
     return escape(printable(text))
 
 
-FORMATS = ("tsv", "csv", "json", "jsonl", "parquet")
+FORMATS = ("tsv", "csv", "json", "jsonl", "parquet", "xlsx")
+#: Formats that are not text: never written to a terminal.
+BINARY_FORMATS = ("parquet", "xlsx")
 
 
 def output_kind(path: str | os.PathLike[str] | None) -> str:
@@ -212,15 +215,19 @@ def frame_to_bytes(df, fmt: str) -> bytes:
     same numbers; JSON is a list of records, JSONL one record per line. Only Parquet
     needs pandas (and pyarrow), so the command line stays fast.
     """
-    if fmt == "parquet":
+    if fmt in ("parquet", "xlsx"):
         import pandas as pd
 
         from gsea_plus.errors import require
 
-        require("pyarrow", "parquet", "--format parquet")
         frame = df if isinstance(df, pd.DataFrame) else pd.DataFrame(_columns(df))
         buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
+        if fmt == "parquet":
+            require("pyarrow", "parquet", "--format parquet")
+            frame.to_parquet(buf, index=False)
+        else:
+            require("openpyxl", "excel", "an .xlsx workbook")
+            frame.to_excel(buf, index=False, sheet_name="gsea-plus")
         return buf.getvalue()
     cols = _columns(df)
     names = list(cols)

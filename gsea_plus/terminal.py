@@ -132,9 +132,9 @@ def _columns_for(rows: list[dict], width: int, *, compare: bool) -> list[tuple[s
     optional: list[tuple[int, tuple[str, str]]] = []  # (min terminal width, column)
     if model:
         cols += [("Adj. P", "Adjusted P-value"), ("Model P", "Model P-value")]
-        optional += [(100, ("Classical P", "Classical P-value"))]
+        optional += [(100, ("Class. P", "Classical P-value"))]
         if compare:
-            cols += [("Classical rank", "Classical Rank"), ("Model rank", "Model Rank")]
+            cols += [("Class. rank", "Classical Rank"), ("Model rank", "Model Rank")]
         optional += [(130, ("OR", "Odds Ratio")), (150, ("Combined", "Combined Score"))]
     else:
         cols += [("Adj. P", "Adjusted P-value")]
@@ -145,8 +145,8 @@ def _columns_for(rows: list[dict], width: int, *, compare: bool) -> list[tuple[s
             cols.append(col)
     cols.append(("Genes", "Genes"))
     order = [
-        "#", "Term", "Overlap", "P-value", "Adj. P", "Classical P", "Model P",
-        "Classical rank", "Model rank", "OR", "Combined", "Genes",
+        "#", "Term", "Overlap", "P-value", "Adj. P", "Class. P", "Model P",
+        "Class. rank", "Model rank", "OR", "Combined", "Genes",
     ]  # fmt: skip
     return sorted(cols, key=lambda c: order.index(c[0]))
 
@@ -191,10 +191,7 @@ def section_table(
         if header in ("Term", "Genes"):
             continue
         fixed[header] = [_cell(r, key, start + i) for i, r in enumerate(rows)]
-    widths = {
-        h: max([len(v) for v in values] + [max(len(w) for w in h.split())])
-        for h, values in fixed.items()
-    }
+    widths = {h: max([len(v) for v in values] + [len(h)]) for h, values in fixed.items()}
     room = width - sum(widths.values()) - _PER_COLUMN * len(cols) - 1
     genes_w = max(10, int(room * 0.4))
     term_w = max(12, room - genes_w)

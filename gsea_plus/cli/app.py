@@ -15,6 +15,52 @@ from gsea_plus._version import __version__
 from gsea_plus.cli import batch, enrich, gene, libraries, model, prerank
 from gsea_plus.cli.common import EXIT_CODES_HELP
 
+
+def _readable_help() -> None:
+    """Help pages without typer's type labels where a metavar says more.
+
+    typer 0.29 prints ``<bool>`` after every flag (``--help`` too), ``<str>`` after
+    every argument whatever its metavar, type names (``<int range>``, ``<list[str]>``) for
+    options without one, and ``{GENES}`` in the usage line. A flag takes no value, an
+    argument's metavar (``GENES``) says what it takes, and an option without a metavar
+    shows ``N``, ``X``, ``TEXT`` or ``PATH``. (A test reads every help page for them.)
+    """
+    import re
+
+    from typer import core
+
+    option_type = core.TyperOption.display_type_rich
+    argument_type = core.TyperArgument.display_type_rich
+    plain = {"int": "N", "float": "X", "str": "TEXT", "path": "PATH", "file": "FILE"}
+
+    def readable(label: str | None) -> str | None:
+        if label is None:
+            return None
+        m = re.fullmatch(r"<(?:list\[)?(\w+)(?: range)?\]?>(\.\.\.)?", label)
+        if m is None:
+            return label
+        return plain.get(m.group(1).lower(), m.group(1).upper()) + (m.group(2) or "")
+
+    def option_display(self, ctx):
+        if getattr(self, "is_flag", False):
+            return None
+        return readable(option_type(self, ctx))
+
+    def argument_display(self, ctx):
+        return None if self.metavar else readable(argument_type(self, ctx))
+
+    def usage_name(self) -> str:
+        name = self.display_name_raw if self.metavar else self.display_name_raw.upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    core.TyperOption.display_type_rich = option_display  # type: ignore[method-assign]
+    core.TyperArgument.display_type_rich = argument_display  # type: ignore[method-assign]
+    core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+
+
+_readable_help()
+
 app = typer.Typer(
     name="gsea-plus",
     help="Gene set enrichment analysis: exact, fast, offline, with a gene set foundation model.",

@@ -44,6 +44,7 @@ def batch_cmd(
         typer.Option(
             "--format",
             "-f",
+            metavar="FORMAT",
             help="tsv, csv, jsonl or parquet. auto: from the -o suffix, else tsv.",
         ),
     ] = Format.auto,
@@ -73,6 +74,22 @@ def batch_cmd(
     ] = None,
     input_format: params.InputFormat = BATCH["input_format"],
     chunk_size: params.ChunkSize = BATCH["chunk_size"],
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE",
+            help="Draw the lists x terms dot plot (.png, .svg, .pdf): size = overlap / list "
+            "size, colour = adjusted p; each list's top terms, as clusterProfiler's "
+            "compareCluster chooses them.",
+        ),
+    ] = None,
+    color_by: params.ColorBy = "p",
+    report: params.Report = None,
+    cluster: params.Cluster = False,
+    cluster_method: params.ClusterMethod = "kappa",
+    cluster_threshold: params.ClusterThreshold = None,
+    representatives: params.Representatives = False,
     offline: params.Offline = False,
     hgnc: params.Hgnc = ENRICH["hgnc"],
     species: params.Species = ENRICH["species"],
@@ -90,6 +107,7 @@ def batch_cmd(
 
     options = params.enrich_options(locals())
     batch = params.batch_options(locals())
+    figures = params.figure_options(locals())  # checks --plot/--report before any work
     chosen = resolve_format(fmt, output, table=False).value
     if chosen not in BATCH_FORMATS:
         raise InputError(f"--format must be one of {', '.join(BATCH_FORMATS)} (or auto)")
@@ -97,12 +115,76 @@ def batch_cmd(
         raise InputError("refusing to write parquet to a terminal; use -o FILE")
     results = iter_enrich_many(source, list(library), options=options, batch=batch)
     totals = _Totals()
+    kept = _Kept() if plot is not None or report is not None else None
     with _ProgressBar() as progress:
-        rows = _write(results, output, chosen, summary, totals, progress)
+        rows = _write(results, output, chosen, summary, totals, progress, figures, kept)
+    if kept is not None:
+        _figures(kept, figures, totals, options, source)
     totals.print(rows=rows, output=output, summary=summary)
 
 
-def _write(results, output, fmt, summary, totals, progress) -> int:
+#: Rows of each list kept in memory for the figures and the report.
+_KEEP_PER_LIST = 200
+
+
+class _Kept:
+    """The best rows of each list (for ``--plot`` and ``--report``), and the summaries."""
+
+    def __init__(self) -> None:
+        self.frames: list = []
+        self.summary: list[dict] = []
+
+    def add(self, frame, summary: list[dict]) -> None:
+        import numpy as np
+
+        lists = frame["List"].to_numpy()
+        change = np.r_[True, lists[1:] != lists[:-1]] if len(lists) else np.zeros(0, bool)
+        start = np.maximum.accumulate(np.where(change, np.arange(len(lists)), 0))
+        self.frames.append(frame[(np.arange(len(lists)) - start) < _KEEP_PER_LIST])
+        self.summary.extend(summary)
+
+    def frame(self):
+        import pandas as pd
+
+        return pd.concat(self.frames, ignore_index=True) if self.frames else None
+
+
+def _figures(kept: _Kept, figures, totals, options, source) -> None:
+    """``--plot`` (the comparison figure) and ``--report`` of a finished batch."""
+    frame = kept.frame()
+    if frame is None or frame.empty:
+        return
+    if figures.plot is not None:
+        from gsea_plus.plot import plot_comparison
+
+        plot_comparison(
+            frame,
+            figures.plot,
+            color_by=figures.color_by,
+            representatives=figures.representatives,
+        )
+    if figures.report is not None:
+        from gsea_plus.report import ReportContext, write_batch_report
+
+        context = ReportContext(
+            command_line=params.command_line(),
+            input=str(source),
+            input_size=totals.n_records,
+            correction=options.correction,
+            parameters=params.report_parameters(options),
+        )
+        write_batch_report(
+            figures.report,
+            frame,
+            context,
+            summary=kept.summary,
+            color_by=figures.color_by,
+            representatives=figures.representatives,
+            cluster=figures.cluster_options,
+        )
+
+
+def _write(results, output, fmt, summary, totals, progress, figures, kept) -> int:
     """Stream each chunk to the output (and the summary file); return the rows written."""
     from gsea_plus.batch import ResultWriter
 
@@ -110,7 +192,16 @@ def _write(results, output, fmt, summary, totals, progress) -> int:
     try:
         with ResultWriter(output, fmt) as writer:
             for result in results:
-                writer.write(result.table)
+                table = result.table
+                if figures.clustered or kept is not None:
+                    import pandas as pd
+
+                    frame = figures.cluster(pd.DataFrame(table))  # each list on its own
+                    if kept is not None:
+                        kept.add(frame, result.summary)
+                    frame = figures.shown(frame)
+                    table = {c: frame[c].to_numpy() for c in frame.columns}
+                writer.write(table)
                 totals.add(result.summary)
                 if summary_writer is not None and result.summary:
                     summary_writer.write(_columns(result.summary))
@@ -222,19 +313,28 @@ class _Totals:
                 "Significant",
                 "Top term",
             ]
+            from rich.markup import escape
+
+            from gsea_plus.output import printable
+            from gsea_plus.terminal import fit_term
+
+            width = console.width
+            term_w = max(16, min(48, width - 60))
             for col in cols:
-                table.add_column(
-                    col,
-                    overflow="ellipsis",
-                    no_wrap=True,
-                    min_width=8 if col == "Top term" else len(col),
-                    max_width=48 if col == "Top term" else 24,
-                )
+                if col in ("List", "Library"):  # whole names: they wrap, never cut
+                    table.add_column(col, overflow="fold", max_width=32)
+                elif col == "Top term":
+                    table.add_column(col, width=term_w, no_wrap=True, overflow="ignore")
+                else:
+                    table.add_column(col, justify="right", no_wrap=True)
             for r in self.rows:
-                top = show(r["Top Term"]) if r["Status"] == "ok" else f"[dim]{r['Status']}[/dim]"
+                if r["Status"] == "ok":
+                    top = escape(fit_term(r["Top Term"], term_w))
+                else:
+                    top = f"[dim]{escape(r['Status'])}[/dim]"
                 table.add_row(
-                    show(r["List"]),
-                    *([show(r["Library"])] if multi else []),
+                    escape(printable(r["List"])),
+                    *([escape(printable(r["Library"]))] if multi else []),
                     f"{r['Recognized']}/{r['Input Genes']}",
                     str(r["Terms Tested"]),
                     str(r["Significant"]),

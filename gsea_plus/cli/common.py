@@ -203,8 +203,26 @@ def resolve_format(fmt: Format, output: Path | None, *, table: bool = True) -> F
             return Format.parquet
         if suffix in Format.__members__ and suffix not in ("auto", "table"):
             return Format(suffix)
-        return Format.tsv
+        if suffix in _TEXT_SUFFIXES or "." not in name or _is_device(output):
+            return Format.tsv
+        from gsea_plus.errors import InputError
+
+        formats = ", ".join(f.value for f in Format if f not in (Format.auto, Format.table))
+        raise InputError(
+            f"cannot tell the format of {output.name!r} from its suffix: name the file "
+            f".tsv, .csv, .json, .jsonl, .parquet or .xlsx, or give -f ({formats})"
+        )
     return Format.table if table and sys.stdout.isatty() else Format.tsv
+
+
+#: ``-o`` suffixes written as TSV.
+_TEXT_SUFFIXES = ("txt", "tab", "tsv", "text", "out")
+
+
+def _is_device(path: Path) -> bool:
+    from gsea_plus.output import output_kind
+
+    return output_kind(path) != "file"
 
 
 def write_frame(df, fmt: Format, output: Path | str | None) -> None:
@@ -230,6 +248,11 @@ def emit(result, *, fmt: Format, output: Path | None, summary: str, table) -> No
     if output is not None and str(output) == STDOUT:
         output = None  # -o - is standard output
     chosen = resolve_format(fmt, output)
+    from gsea_plus.errors import InputError
+    from gsea_plus.output import BINARY_FORMATS
+
+    if chosen.value in BINARY_FORMATS and output is None and sys.stdout.isatty():
+        raise InputError(f"refusing to write {chosen.value} to a terminal; use -o FILE")
     if output is not None:
         write_frame(result, Format.tsv if chosen is Format.table else chosen, output)
         if output_kind(output) == "file":

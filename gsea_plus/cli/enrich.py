@@ -73,6 +73,7 @@ def enrich_cmd(
 
     options = params.enrich_options(locals())
     genes = _genes_argument(genes, example=example)
+    params.check_output(fmt, output)
     figures = params.figure_options(locals())  # checks --plot/--report before any work
     result, info = enrich_table(genes, list(library), options=options)
     if top is not None:  # --top given: each library's best rows in files and pipes too

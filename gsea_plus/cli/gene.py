@@ -40,6 +40,8 @@ def gene_cmd(
     """
     from gsea_plus.api import gene_function
 
+    params.check_output(fmt, output)
+
     specs = library or None
     page = gene_function(gene, specs, model=model, offline=params.offline(offline))
     symbol = gene.strip().upper()

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from gsea_plus.cli import params
 from gsea_plus.cli.common import err_console, help_if_bare, out_console, resolve_format, write_frame
 from gsea_plus.cli.params import Format
 
@@ -23,13 +24,9 @@ def _group(ctx: typer.Context) -> None:
 
 @libraries_app.command("list")
 def list_cmd(
-    fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="Output format (auto: a table on a terminal).")
-    ] = Format.auto,
+    fmt: params.OutputFormat = Format.auto,
 ) -> None:
-    """List the catalog's libraries, their aliases, and whether each is cached."""
-    import pandas as pd
-
+    """List the catalog's libraries, their aliases, and whether each is bundled or cached."""
     from gsea_plus.library.catalog import catalog
     from gsea_plus.library.download import cached
 
@@ -41,30 +38,47 @@ def list_cmd(
                 "aliases": ",".join(e.aliases),
                 "species": e.species,
                 "category": e.category,
+                "bundled": bool(e.bundled),
                 "cached": cached(e.name).exists(),
                 "license": e.license,
             }
         )
-    df = pd.DataFrame(rows)
-    if resolve_format(fmt, None) is Format.table:
+    chosen = resolve_format(fmt, None)
+    if chosen is Format.table:
+        from rich.markup import escape
         from rich.table import Table
 
-        table = Table(header_style="bold")
-        for col in ("name", "aliases", "species", "category", "cached"):
-            table.add_column(col)
+        console = out_console()
+        # The name is the one thing to copy: it is never cut. The other columns go first
+        # when the terminal is narrow.
+        wide = console.width >= 100
+        table = Table(
+            header_style="bold",
+            caption="where: bundled = in the package, works offline; cached = downloaded",
+        )
+        table.add_column("name", no_wrap=True, overflow="ignore")
+        table.add_column("aliases", overflow="fold")
+        if wide:
+            table.add_column("species")
+            table.add_column("category")
+        table.add_column("where", no_wrap=True)
         for r in rows:
-            table.add_row(
-                r["name"], r["aliases"], r["species"], r["category"], "yes" if r["cached"] else ""
-            )
-        out_console().print(table)
+            where = "bundled" if r["bundled"] else ("cached" if r["cached"] else "")
+            cells = [escape(r["name"]), escape(r["aliases"].replace(",", ", "))]
+            if wide:
+                cells += [escape(r["species"]), escape(r["category"])]
+            table.add_row(*cells, where)
+        console.print(table)
     else:
-        write_frame(df, resolve_format(fmt, None), None)
+        import pandas as pd
+
+        write_frame(pd.DataFrame(rows), chosen, None)
 
 
 @libraries_app.command("download")
 def download_cmd(
     names: Annotated[
-        list[str], typer.Argument(metavar="NAME...", help="Aliases or Enrichr library names.")
+        list[str], typer.Argument(metavar="NAME", help="Aliases or Enrichr library names.")
     ],
     force: Annotated[
         bool, typer.Option("--force", metavar="", help="Download again even when cached.")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from gsea_plus.cli import params
 from gsea_plus.cli.common import err_console, help_if_bare, out_console, resolve_format, write_frame
 from gsea_plus.cli.params import Format
 from gsea_plus.output import show
@@ -156,7 +158,7 @@ def evaluate(
     repeats: int = typer.Option(5, help="Random 50/50 splits per term."),
     seed: int = typer.Option(0, help="Seed of the splits and term sample."),
     max_terms: int | None = typer.Option(None, help="Sample this many terms per library."),
-    fmt: Format = typer.Option(Format.auto, "--format", "-f", help="Output format."),
+    fmt: params.OutputFormat = Format.auto,
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the table here."),
 ) -> None:
     """Median AUROC by the GSFM paper's protocol, with co-occurrence and random baselines."""
@@ -251,25 +253,53 @@ def info(model: str | None = typer.Option(None, "--model", "-m", help=_MODEL_HEL
 
 
 def predict_cmd(
-    genes: str = typer.Argument(..., help="Gene list file, or - for standard input."),
-    top: int = typer.Option(50, "--top", "-n", min=1, help="Number of genes to show."),
-    model: str | None = typer.Option(None, "--model", "-m", help=_MODEL_HELP),
-    exclude_input: bool = typer.Option(
-        False, "--exclude-input", help="Leave the input genes out of the ranking."
-    ),
-    fmt: Format = typer.Option(Format.auto, "--format", "-f", help="Output format."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the table here."),
+    genes: Annotated[
+        str,
+        typer.Argument(
+            metavar="GENES",
+            help="Gene list file (symbols, Ensembl or Entrez IDs), or - for standard input.",
+        ),
+    ],
+    top: params.TerminalRows = 50,
+    model: params.Model = None,
+    include_input: Annotated[
+        bool,
+        typer.Option(
+            "--include-input",
+            metavar="",
+            help="Rank the input genes too (flagged in 'In input'); by default they are left "
+            "out: the model was given them.",
+        ),
+    ] = False,
+    fmt: params.OutputFormat = Format.auto,
+    output: params.Output = None,
+    hgnc: params.Hgnc = None,
+    species: params.Species = "human",
+    offline: params.Offline = False,
 ) -> None:
     """Predict the genes that belong with a gene list (the gene set foundation model)."""
     import warnings
 
+    from gsea_plus.engine import convert_missing
     from gsea_plus.genes import read_gene_list
+    from gsea_plus.idmap import load_idmap
+    from gsea_plus.model import load_model
     from gsea_plus.model import predict as run_predict
 
     gene_list = read_gene_list(genes)
+    loaded = load_model(model, offline=params.offline(offline))
+    symbols, conversion = convert_missing(
+        gene_list.genes,
+        frozenset(loaded.vocab.tolist()),
+        load_idmap(hgnc),
+        species,
+        gene_list.original,
+    )
+    if conversion is not None and (conversion.converted or conversion.ambiguous):
+        err_console().print(f"[dim]identifiers: {show(conversion.summary())}[/dim]")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported below, once
-        df = run_predict(gene_list.genes, top=top, model=model, exclude_input=exclude_input)
+        df = run_predict(symbols, top=top, model=loaded, exclude_input=not include_input)
     unknown = df.attrs.get("unknown", [])
     console = err_console()
     if unknown:

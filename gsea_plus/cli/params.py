@@ -56,6 +56,7 @@ class Format(str, Enum):
     json = "json"
     jsonl = "jsonl"
     parquet = "parquet"
+    xlsx = "xlsx"
 
 
 LIBRARY_HELP = (
@@ -207,8 +208,9 @@ OutputFormat = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="Output format. auto: a rich table on a terminal, TSV when piped or redirected "
-        "(or the -o file's suffix).",
+        metavar="FORMAT",
+        help="Output format: " + ", ".join(f.value for f in Format) + ". auto: a rich table on "
+        "a terminal, TSV when piped or redirected, or the -o file's suffix.",
     ),
 ]
 Output = Annotated[
@@ -441,6 +443,17 @@ def figure_options(arguments: dict[str, Any]) -> FigureOptions:
 
         check_report_path(figures.report)
     return figures
+
+
+def check_output(fmt: Format, output: Path | None) -> None:
+    """Refuse an output before any work: an unknown suffix, a directory, a closed stdout."""
+    from gsea_plus.cli.common import resolve_format
+    from gsea_plus.output import STDOUT
+    from gsea_plus.output import check_output as usable
+
+    if output is not None and str(output) != STDOUT:
+        resolve_format(fmt, output)
+    usable(output)
 
 
 def command_line() -> str:

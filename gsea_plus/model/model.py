@@ -250,9 +250,9 @@ def predict(
     *,
     top: int | None = 50,
     model: str | Path | Model | None = None,
-    exclude_input: bool = False,
+    exclude_input: bool = True,
 ):
-    """Predict the genes that belong with a gene list.
+    """Predict the genes that belong with a gene list (the input genes left out).
 
     Parameters
     ----------
@@ -263,7 +263,8 @@ def predict(
     model
         Model spec for :func:`load_model` (default: the bundled model).
     exclude_input
-        Leave the input genes out of the ranking.
+        Leave the input genes out of the ranking (the default: they are what the model
+        was given); ``False`` ranks them too, flagged in ``In input``.
 
     Returns
     -------
