@@ -289,3 +289,49 @@ def batch_options(arguments: dict[str, Any]) -> BatchOptions:
 def offline(flag: bool) -> bool | None:
     """``--offline`` as the options take it: ``None`` when absent (the environment decides)."""
     return True if flag else None
+
+
+# ------------------------------------------------------------------------- clustering, reports
+
+Cluster = Annotated[
+    bool,
+    typer.Option(
+        "--cluster",
+        metavar="",
+        help="Group redundant significant terms (adjusted p or FDR <= 0.05) by the genes that "
+        "make them significant (the list's genes in the term; for prerank, the leading edge): "
+        "Cohen's kappa, average linkage, as DAVID and Metascape. Adds the columns Cluster, "
+        "Representative and Cluster Size.",
+    ),
+]
+ClusterThreshold = Annotated[
+    float | None,
+    typer.Option(
+        "--cluster-threshold",
+        metavar="X",
+        min=-1.0,
+        max=1.0,
+        help="Kappa at or above which terms group (default 0.35, the middle of DAVID's and "
+        "Metascape's range). Needs --cluster.",
+        show_default=False,
+    ),
+]
+Representatives = Annotated[
+    bool,
+    typer.Option(
+        "--representatives",
+        metavar="",
+        help="Show and write only the representative (most significant term) of each "
+        "cluster. Needs --cluster.",
+    ),
+]
+Report = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        metavar="FILE.html",
+        help="Write a self-contained HTML report: the run (input, libraries with versions "
+        "and sha256, command line), figures, a sortable and filterable table, a methods "
+        "paragraph. It loads nothing from the network.",
+    ),
+]
