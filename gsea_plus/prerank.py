@@ -76,7 +76,8 @@ class SignatureSource:
     ----------
     kind
         ``"two-column"`` (gene, score), ``"DESeq2"``, ``"limma"``, ``"edgeR"``,
-        ``"Seurat"``, ``"table"`` (another table) or ``"pairs"`` (a mapping or pairs).
+        ``"Seurat"``, ``"scanpy"``, ``"table"`` (another table) or ``"pairs"`` (a mapping
+        or pairs).
     score_column, gene_column
         The columns used, as named in the header (``"row names"`` for R's unnamed
         first column); ``""`` for a mapping.
@@ -116,6 +117,7 @@ class SignatureSource:
                 "limma": "limma topTable",
                 "edgeR": "edgeR topTags table",
                 "Seurat": "Seurat FindMarkers table",
+                "scanpy": "scanpy rank_genes_groups_df table",
             }.get(self.kind, self.kind)
             text = (
                 f"{what}; score: {_column_label(self.score_column, self.score_position)}, "
@@ -257,11 +259,12 @@ def read_signature(
       line's is not, is a header), and ``#`` comments;
     - a **table** of more columns, e.g. written by R's ``write.csv`` / ``write.table``
       (an unnamed first column of row names) or pandas. DESeq2 ``results()``, limma
-      ``topTable``, edgeR ``topTags`` and Seurat ``FindMarkers`` tables are recognised
-      by their headers and scored by, in that order: ``stat`` (DESeq2's Wald statistic;
-      ``log2FoldChange`` when there is no ``stat``, as after ``lfcShrink``, or when
-      ``stat`` is unsigned, as after an LRT), ``t`` (limma), ``logFC`` (edgeR, which
-      has no signed statistic) and ``avg_log2FC`` (Seurat). Another table is scored by
+      ``topTable``, edgeR ``topTags``, Seurat ``FindMarkers`` and scanpy
+      ``rank_genes_groups_df`` tables are recognised by their headers and scored by, in
+      that order: ``stat`` (DESeq2's Wald statistic; ``log2FoldChange`` when there is no
+      ``stat``, as after ``lfcShrink``, or when ``stat`` is unsigned, as after an LRT),
+      ``t`` (limma), ``logFC`` (edgeR, which has no signed statistic), ``avg_log2FC``
+      (Seurat) and ``scores`` (scanpy). Another table is scored by
       its only numeric column (or one named ``score``); with several, ``score`` must
       say which.
 
@@ -320,10 +323,13 @@ def _read_two_columns(text: str, name: str) -> Signature:
     import re
 
     rows: list[tuple[int, list[str]]] = []
+    empty = set()  # lines whose score field is there but empty ("TP53<TAB>")
     for lineno, raw in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if line:
             rows.append((lineno, [f.strip().strip('"') for f in re.split(r"[\t, ]+", line)]))
+            if re.search(r"[\t,]\s*$", raw.split("#", 1)[0]):
+                empty.add(lineno)
     if not rows:
         raise InputError(f"{name}: the signature is empty")
     first = rows[0][1]
@@ -336,6 +342,8 @@ def _read_two_columns(text: str, name: str) -> Signature:
     pairs = []
     missing = 0
     for lineno, fields in rows:
+        if lineno in empty and len(fields) == 1:
+            fields = [*fields, ""]
         if len(fields) >= 2 and _is_na(fields[-1]):
             missing += 1
             continue
@@ -435,9 +443,15 @@ def _parse_table(rows: list[tuple[int, list[str]]], name: str) -> _Table:
         raise InputError(
             f"{name}, line {first_line}: {len(first)} fields where the table has {width}"
         )
-    elif any(
-        numeric[j] and not _is_number(first[j]) and not _is_na(first[j]) for j in range(width)
-    ) or not any(numeric):
+    elif (
+        any(numeric[j] and not _is_number(first[j]) and not _is_na(first[j]) for j in range(width))
+        or not any(numeric)
+        # a header of numbers ("0,1", pandas' default names) over a column of text
+        or any(
+            _is_number(first[j]) and not any(_is_number(v) for v in columns[j][:100])
+            for j in range(width)
+        )
+    ):
         names = list(first)
     else:
         names = None
@@ -511,6 +525,8 @@ def _recognise(table: _Table) -> tuple[str, int | None, str]:
     for fc in ("avg_log2FC", "avg_logFC"):
         if has(fc) and (has("p_val") or has("pct.1")):
             return "Seurat", col(fc), ""
+    if has("names", "scores", "logfoldchanges"):
+        return "scanpy", col("scores"), "scores: the test statistic of rank_genes_groups"
     return "table", None, ""
 
 
@@ -615,8 +631,8 @@ def _read_parsed(
             ) from None
     genes = table.columns[gene_col]
     keep = np.isfinite(scores) & np.array([not _is_na(g) for g in genes], dtype=bool)
-    if table.names is not None and kind == "Seurat":
-        _check_one_cluster(table, name)
+    if kind in ("Seurat", "scanpy"):
+        _check_one_group(table, name, "cluster" if kind == "Seurat" else "group")
     source = SignatureSource(
         kind,
         score_column=table.label(score_col),
@@ -634,17 +650,17 @@ def _read_parsed(
     return Signature.from_pairs(pairs, source=source)
 
 
-def _check_one_cluster(table: _Table, name: str) -> None:
-    """A FindAllMarkers table holds several clusters: one signature each, not one."""
+def _check_one_group(table: _Table, name: str, column: str) -> None:
+    """A FindAllMarkers (or all-groups scanpy) table holds several comparisons."""
     names = [c.casefold() for c in table.names or []]
-    if "cluster" in names:
-        clusters = sorted(set(table.columns[names.index("cluster")]))
-        if len(clusters) > 1:
-            shown = ", ".join(clusters[:8]) + (", ..." if len(clusters) > 8 else "")
+    if column in names:
+        groups = sorted(set(table.columns[names.index(column)]))
+        if len(groups) > 1:
+            shown = ", ".join(groups[:8]) + (", ..." if len(groups) > 8 else "")
+            what = "a FindAllMarkers table" if column == "cluster" else "a table"
             raise InputError(
-                f"{name}: a FindAllMarkers table with {len(clusters)} clusters ({shown}): "
-                "one signature is one comparison; keep the rows of one cluster "
-                "(e.g. awk -F, '$7==\"0\"') or run FindMarkers"
+                f"{name}: {what} with {len(groups)} {column}s ({shown}): a signature is one "
+                f"comparison; keep the rows of one {column}"
             )
 
 
