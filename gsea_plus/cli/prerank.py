@@ -417,6 +417,8 @@ class PrerankTable:
         yield self.table(options.max_width)
 
     def _cells(self) -> dict[str, list[str]]:
+        import pandas as pd
+
         from gsea_plus.output import printable
 
         rows = self.result.head(self.top)
@@ -433,7 +435,9 @@ class PrerankTable:
         if "Library" in rows.columns and self.result["Library"].nunique() > 1:
             cells["Library"] = [printable(x) for x in rows["Library"]]
         if "Cluster" in rows.columns:
-            cells["Cluster"] = ["" if x is None or x != x else str(int(x)) for x in rows["Cluster"]]
+            cells["Cluster"] = [
+                "" if pd.isna(x) else str(int(x)) for x in rows["Cluster"].astype(object)
+            ]
         return cells
 
     @staticmethod
@@ -506,7 +510,11 @@ class PrerankTable:
 
 
 def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 1)] + "\u2026"
+    """``text`` in ``width`` characters, its end kept (a library's year: ``GO_Bio…_2023``)."""
+    if len(text) <= width:
+        return text
+    tail = 5 if width >= 12 else 0
+    return text[: max(width - 1 - tail, 1)] + "\u2026" + (text[-tail:] if tail else "")
 
 
 def _genes(joined: str, width: int) -> str:
