@@ -413,14 +413,24 @@ class _Table:
         )
 
 
+def _to_floats(values: Sequence[str]) -> tuple[np.ndarray, int | None]:
+    """The cells as numbers (missing: NaN), and the first cell that is not a number.
+
+    The index of the first cell neither a number nor a missing value; ``None`` when none.
+    """
+    import pandas as pd
+
+    arr = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(np.float64)
+    for i in np.flatnonzero(np.isnan(arr)).tolist():
+        if not _is_na(values[i]):
+            return arr, i
+    return arr, None
+
+
 def _numeric_column(values: Sequence[str]) -> bool:
     """Every cell a number or missing, and at least one number."""
-    cleaned = ["nan" if _is_na(v) else v for v in values]
-    try:
-        arr = np.asarray(cleaned, dtype=str).astype(np.float64)
-    except ValueError:
-        return False
-    return bool((~np.isnan(arr)).any())
+    arr, bad = _to_floats(values)
+    return bad is None and bool((~np.isnan(arr)).any())
 
 
 def _parse_table(rows: list[tuple[int, list[str]]], name: str) -> _Table:
@@ -531,7 +541,7 @@ def _recognise(table: _Table) -> tuple[str, int | None, str]:
 
 
 def _floats(values: Sequence[str]) -> np.ndarray:
-    return np.asarray(["nan" if _is_na(v) else v for v in values], dtype=str).astype(np.float64)
+    return _to_floats(values)[0]
 
 
 def _is_row_number(values: Sequence[str]) -> bool:
@@ -617,18 +627,13 @@ def _read_parsed(
     if gene_col == score_col:
         raise InputError(f"{name}: the gene and score columns are the same (column {gene_col + 1})")
     values = table.columns[score_col]
-    scores = np.full(len(values), np.nan)
-    for i, v in enumerate(values):
-        if _is_na(v):
-            continue
-        try:
-            scores[i] = float(v)
-        except ValueError:
-            raise InputError(
-                f"{name}, line {table.lines[i]}: the score column "
-                f"{_column_label(table.label(score_col), score_col + 1)} holds {v!r}, "
-                "not a number"
-            ) from None
+    scores, bad = _to_floats(values)
+    if bad is not None:
+        raise InputError(
+            f"{name}, line {table.lines[bad]}: the score column "
+            f"{_column_label(table.label(score_col), score_col + 1)} holds {values[bad]!r}, "
+            "not a number"
+        )
     genes = table.columns[gene_col]
     keep = np.isfinite(scores) & np.array([not _is_na(g) for g in genes], dtype=bool)
     if kind in ("Seurat", "scanpy"):
@@ -1097,7 +1102,8 @@ def prerank_table(
     reported: set[str] = set()
     for spec in specs:
         lib = load_library(spec, offline=offline)
-        match = match_signature(read, lib.gene_index, mapper=mapper, species=species)
+        with progress.task(f"{lib.name}: matching the signature's identifiers"):
+            match = match_signature(read, lib.gene_index, mapper=mapper, species=species)
         _log_match(match, lib.name, reported)
         sig = match.signature
         position = {g: i for i, g in enumerate(sig.genes.tolist())}

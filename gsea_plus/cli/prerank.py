@@ -124,6 +124,7 @@ def prerank_cmd(
     library holds stay; Ensembl, Entrez, previous symbols and aliases become current symbols
     (--species mouse: human orthologs); a gene given twice keeps its largest |score|.
     """
+    from gsea_plus import progress
     from gsea_plus.prerank import prerank_table, read_signature
 
     terms = list(plot_term or [])
@@ -135,7 +136,8 @@ def prerank_cmd(
         cluster_threshold=cluster_threshold,
         representatives=representatives,
     )
-    sig = read_signature(signature, score=score, gene_column=gene_column)
+    with progress.task("reading the signature"):
+        sig = read_signature(signature, score=score, gene_column=gene_column)
     source = sig.source
     if source is not None and (source.kind != "two-column" or source.missing):
         from gsea_plus.output import show
@@ -155,7 +157,6 @@ def prerank_cmd(
     )
     cluster_options = None
     if cluster:
-        from gsea_plus import progress
         from gsea_plus.cluster import DEFAULT_THRESHOLDS, P_CUTOFF, cluster_terms
 
         threshold = DEFAULT_THRESHOLDS["kappa"] if cluster_threshold is None else cluster_threshold
@@ -171,9 +172,9 @@ def prerank_cmd(
     if plot is not None:
         _plot(
             plot,
-            shown if len(shown) else result,
+            result,
             info,
-            terms=terms,
+            terms=terms or default_plot_terms(shown if len(shown) else result),
             library=list(library),
             offline=params.offline(offline),
             weight=weight,
@@ -279,7 +280,6 @@ def _plot(
     from gsea_plus.output import output_kind, show
     from gsea_plus.plot import plot_running_sum
 
-    terms = terms or default_plot_terms(result)
     with progress.task("drawing the running sums"):
         plot_running_sum(
             _signature_for(info, result, terms),
