@@ -679,14 +679,13 @@ def _read_frame(frame: Any, *, score: str | int | None, gene_column: str | int |
 
     frame = frame.copy()
     if not isinstance(frame.index, pd.RangeIndex):
-        frame.insert(
-            0, ROW_NAMES if frame.index.name is None else str(frame.index.name), frame.index
-        )
+        index_name = ROW_NAMES if frame.index.name is None else str(frame.index.name)
+        frame.insert(0, index_name, frame.index, allow_duplicates=True)
     names = [str(c) for c in frame.columns]
     columns = []
     numeric = []
-    for c in frame.columns:
-        col = frame[c]
+    for j in range(frame.shape[1]):
+        col = frame.iloc[:, j]
         is_num = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
         numeric.append(bool(is_num and col.notna().any()))
         columns.append(["" if pd.isna(v) else str(v) for v in col.tolist()])
