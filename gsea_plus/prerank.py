@@ -310,9 +310,24 @@ def read_signature(
     rows = _split_table(text, label)
     if not rows:
         raise InputError(f"{label}: the signature is empty")
-    if score is None and gene_column is None and max(len(r) for _, r in rows[1:] or rows) <= 2:
+    if score is None and gene_column is None and _two_columns(rows, text):
         return _read_two_columns(text, label)
     return _read_table(rows, label, score=score, gene_column=gene_column)
+
+
+def _two_columns(rows: list[tuple[int, list[str]]], text: str) -> bool:
+    """Whether a file is a (gene, score) file.
+
+    At most two fields per row after the first, read as a table or split as gsea-plus
+    always split them (``TP53 2.5  # a note``).
+    """
+    if max(len(r) for _, r in rows[1:] or rows) <= 2:
+        return True
+    import re
+
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    fields = [len(re.split(r"[\t, ]+", line)) for line in lines if line]
+    return max(fields[1:] or fields) <= 2
 
 
 def _read_two_columns(text: str, name: str) -> Signature:

@@ -341,6 +341,10 @@ def test_two_column_files_read_as_before_and_drop_na_scores(tmp_path):
     assert read_signature(path).source.kind == "two-column"
     # --score on a two-column file: the same (a header of numbers is still a header)
     pd.testing.assert_frame_equal(run(path, lib, score=2), expected)
+    # fields split at spaces, with a comment at the end of a line
+    spaced = tmp_path / "spaced.txt"
+    spaced.write_text("gene score\nA 1.5  # the best\nB -2\nC 0.5\n")
+    assert read_signature(spaced).genes.tolist() == ["A", "C", "B"]
     na = tmp_path / "na.tsv"
     na.write_text("gene\tscore\nA\t1\nB\tNA\nC\t-2\nD\t\nE\tnan\n")
     sig = read_signature(na)
