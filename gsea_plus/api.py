@@ -106,7 +106,7 @@ def _as_gene_list(genes: Any) -> GeneList:
     if isinstance(genes, GeneList):
         return genes
     if isinstance(genes, (str, os.PathLike)):
-        return read_gene_list(genes)
+        return read_gene_list(os.fspath(genes))
     return read_gene_list(list(genes))
 
 

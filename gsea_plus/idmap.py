@@ -622,7 +622,9 @@ class _MouseSymbols:
         return cls(sorted({line.partition("\t")[0] for line in lines if line}))
 
     def __contains__(self, key: object) -> bool:
-        i = bisect_left(self.symbols, key)  # type: ignore[arg-type]
+        if not isinstance(key, str):
+            return False
+        i = bisect_left(self.symbols, key)
         return i < len(self.symbols) and self.symbols[i] == key
 
 

@@ -153,6 +153,8 @@ DEFAULT_TEST = "combined"
 #: Tests that need predicted genes (``augment > 0``).
 _NEEDS_AUGMENT = ("naive", "augmented")
 
+_T = TypeVar("_T")
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 
@@ -178,7 +180,7 @@ def offline_default(offline: bool | None) -> bool:  # noqa: FBT001 (None means "
     return env_flag(OFFLINE_ENV) if offline is None else bool(offline)
 
 
-def hgnc_default(hgnc: Any) -> Any:
+def hgnc_default(hgnc: _T) -> _T | str:
     """``hgnc`` when given, else the ``GSEA_PLUS_HGNC`` environment variable (or None)."""
     if hgnc is None and os.environ.get(HGNC_ENV):
         return os.environ[HGNC_ENV]

@@ -159,7 +159,7 @@ def open_output(
         if kind == "stdout":
             raw.flush()
             if raw is not sys.stdout.buffer:
-                raw.detach()  # type: ignore[attr-defined]  # keep stdout open
+                raw.detach()  # type: ignore[union-attr]  # keep stdout open
         else:
             raw.close()
         if tmp is not None and target is not None:
@@ -178,7 +178,7 @@ def open_output(
                 if kind != "stdout":
                     raw.close()
                 elif raw is not sys.stdout.buffer:
-                    raw.detach()  # type: ignore[attr-defined]  # unflushed bytes are dropped
+                    raw.detach()  # type: ignore[union-attr]  # unflushed bytes are dropped
             except (OSError, ValueError):
                 pass
             if tmp is not None:
@@ -239,11 +239,11 @@ def frame_to_bytes(df, fmt: str) -> bytes:
     if fmt == "csv":
         import csv
 
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
         writer.writerow(names)
         writer.writerows([_cell(v) for v in row] for row in rows)
-        return buf.getvalue().encode()
+        return text.getvalue().encode()
     if fmt in ("json", "jsonl"):
         import json
 

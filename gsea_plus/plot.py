@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +43,7 @@ from gsea_plus.terms import ELLIPSIS, LABEL_CHARS, TERM_ID, shorten_term, shorte
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -127,7 +128,7 @@ def _new_figure(width: float, height: float) -> Figure:
     return fig
 
 
-_RC = {"svg.fonttype": "none", "pdf.fonttype": 42, "svg.hashsalt": "gsea-plus"}
+_RC: Any = {"svg.fonttype": "none", "pdf.fonttype": 42, "svg.hashsalt": "gsea-plus"}
 
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 200) -> Path:
@@ -390,7 +391,7 @@ def enrichment_figure(
     fig = _new_figure(width, height)
     outer = fig.add_gridspec(1, 2, width_ratios=[width - side, side])
     grid = outer[0, 0].subgridspec(len(groups), 1, height_ratios=[len(g) + 0.6 for _, g in groups])
-    axes = []
+    axes: list[Axes] = []
     offset = 0
     for i, (lib, g) in enumerate(groups):
         ax = fig.add_subplot(grid[i, 0], sharex=axes[0] if axes else None)
@@ -414,7 +415,9 @@ def enrichment_figure(
                         ax.barh(yy, xx, height=0.72, fill=False, hatch="///", edgecolor="white")
             if "Overlap" in d.columns:
                 for yy, xx, txt in zip(y, x, d["Overlap"].astype(str), strict=True):
-                    ax.text(xx + xmax * 0.01, yy, txt, va="center", fontsize=7, color="#333333")
+                    ax.text(
+                        xx + xmax * 0.01, float(yy), txt, va="center", fontsize=7, color="#333333"
+                    )
         else:
             marks = ev if ev is not None else np.array(["list"] * len(d))
             for kind_ev, marker in _EVIDENCE_MARKERS.items():
@@ -804,8 +807,8 @@ def running_sum_figure(
     ax_hits.set_ylim(0, k)
     ax_hits.set_yticks([])
     ax_hits.tick_params(axis="x", labelbottom=False, length=0)
-    for spine in ax_hits.spines.values():
-        spine.set_color("#bbbbbb")
+    for border in ax_hits.spines.values():
+        border.set_color("#bbbbbb")
     scores = np.asarray(sig.scores, dtype=float)
     idx, shown = _decimate(scores)
     up = shown >= 0
@@ -988,7 +991,7 @@ def comparison_figure(
         len(libraries), 1, height_ratios=[len(by_lib[lb]) + 0.8 for lb in libraries]
     )
     xpos = {name: i for i, name in enumerate(lists)}
-    axes = []
+    axes: list[Axes] = []
     for gi, lib in enumerate(libraries):
         ax = fig.add_subplot(grid[gi, 0], sharex=axes[0] if axes else None)
         axes.append(ax)
@@ -1031,7 +1034,7 @@ def comparison_figure(
     if rotate:
         axes[-1].tick_params(axis="x", labelrotation=40)
         for lab in axes[-1].get_xticklabels():
-            lab.set_ha("right")
+            lab.set_horizontalalignment("right")
             lab.set_rotation_mode("anchor")
     from matplotlib.lines import Line2D
 
@@ -1211,7 +1214,7 @@ def _place_labels(fig, ax, pos: np.ndarray, radii: np.ndarray, texts: dict) -> N
     for i, text in texts.items():
         ext = text.get_window_extent(renderer)
         w, h = ext.width, ext.height
-        best = None
+        best: tuple[float, float, float, Any, float, float] | None = None
         for reach in (1.0, 2.2):
             for ux, uy in dirs:
                 d = (radii[i] + 2) * scale * reach
@@ -1220,8 +1223,9 @@ def _place_labels(fig, ax, pos: np.ndarray, radii: np.ndarray, texts: dict) -> N
                 c = cost(b, i)
                 if best is None or c < best[0]:
                     best = (c, dx, dy, b, ux, uy)
-            if best[0] == 0:
+            if best is not None and best[0] == 0:
                 break
+        assert best is not None  # dirs is never empty
         _, dx, dy, b, ux, uy = best
         text.set_position((dx / scale, dy / scale))
         text.set_ha(align[int(np.sign(round(ux)))])
@@ -1410,7 +1414,7 @@ def enrichment_map_figure(
         borderpad=0.0, handletextpad=0.6,
     )  # fmt: skip
     for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True):
-        if handle.get_marker() in ("None", None, ""):
+        if getattr(handle, "get_marker", lambda: None)() in ("None", None, ""):
             text.set_fontweight("bold")
     libs = sorted({str(x) for x in data.get("Library", [])})
     what = f"enrichment map of the top {n} terms"
@@ -1509,7 +1513,7 @@ def nes_figure(
     grid = outer[0, 0].subgridspec(len(groups), 1, height_ratios=[len(g) + 0.6 for _, g in groups])
     nes_all = np.asarray(shown["NES"], dtype=float)
     lim = max(float(np.nanmax(np.abs(nes_all))), 1.0) * 1.08
-    axes = []
+    axes: list[Axes] = []
     offset = 0
     for i, (lib, g) in enumerate(groups):
         ax = fig.add_subplot(grid[i, 0], sharex=axes[0] if axes else None)

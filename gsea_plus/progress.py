@@ -80,7 +80,11 @@ def task(description: str, *, total: float | None = None) -> Iterator[Callable[[
     _STATE["depth"] += 1
     bar.start()
     try:
-        yield lambda n=1: bar.update(handle, advance=n)
+
+        def advance(n: float = 1) -> None:
+            bar.update(handle, advance=n)
+
+        yield advance
     finally:
         bar.stop()
         _STATE["depth"] -= 1

@@ -31,7 +31,11 @@ _STEP = 1 << 16
 
 
 def decode_text(
-    data: bytes | str, name: str, *, error: type[GseaPlusError] = InputError, what: str = "text"
+    data: bytes | bytearray | str,
+    name: str,
+    *,
+    error: type[GseaPlusError] = InputError,
+    what: str = "text",
 ) -> str:
     """Decode a user file's bytes to text.
 
@@ -74,7 +78,7 @@ def _looks_binary(head: bytes | bytearray) -> bool:
 
 
 def gunzip(
-    data: bytes,
+    data: bytes | bytearray,
     name: str,
     *,
     error: type[GseaPlusError] = InputError,

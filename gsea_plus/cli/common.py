@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sized
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -267,8 +268,8 @@ def emit(result, *, fmt: Format, output: Path | None, summary: str, table) -> No
         write_frame(result, chosen, None)
 
 
-def _rows(table) -> int:
+def _rows(table: Any) -> int:
     if hasattr(table, "shape"):
         return int(table.shape[0])
-    first = next(iter(table.values()), [])
+    first: Sized = next(iter(table.values()), [])
     return len(first)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,7 +30,7 @@ def list_cmd(
     from gsea_plus.library.catalog import catalog
     from gsea_plus.library.download import cached
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e in catalog():
         rows.append(
             {

@@ -245,9 +245,9 @@ def _fmt_number(value, kind: str) -> str:
 def _p_exact(row: Mapping[str, Any]) -> str | None:
     """P-value text from ``Log10 P-value`` when p underflows to 0."""
     try:
-        p = float(row.get("P-value"))
-        lg = float(row.get("Log10 P-value"))
-    except (TypeError, ValueError):
+        p = float(row["P-value"])
+        lg = float(row["Log10 P-value"])
+    except (KeyError, TypeError, ValueError):
         return None
     if p == 0.0 and math.isfinite(lg):
         exp = math.floor(lg)
@@ -468,7 +468,7 @@ def _gene_header(context: ReportContext) -> list[tuple[str, str]]:
     if per_lib:
         parts = []
         for lib in per_lib:
-            n = lib.get("recognized")
+            n = lib.get("recognized") or 0
             total = context.input_size
             share = f" of {int(total):,} ({100 * int(n) / total:.0f}%)" if total else ""
             parts.append(f"{_e(str(lib.get('library', '')))}: {int(n):,}{share}")
