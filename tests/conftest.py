@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -65,6 +66,11 @@ TINY_SETS = {
 def gmt_text(sets: dict[str, list[str]]) -> str:
     """GMT text for ``{term: genes}`` (empty description column)."""
     return "".join(f"{t}\t\t" + "\t".join(g) + "\n" for t, g in sets.items())
+
+
+#: The name :func:`tiny_server` serves ``TINY_SETS`` under, and the bytes it serves.
+TINY = "Tiny_Library_2024"
+TINY_BODY = gmt_text(TINY_SETS).encode()
 
 
 @pytest.fixture(autouse=True)
@@ -324,6 +330,13 @@ def enrichr(monkeypatch):
         thread.join(5)
 
 
+@pytest.fixture
+def tiny_server(enrichr):
+    """The loopback Enrichr serving ``TINY_SETS`` as library ``TINY``."""
+    enrichr.extra[TINY] = TINY_BODY
+    return enrichr
+
+
 class FakeHub:
     """A loopback model hub: ``files[path]`` served at ``/{path}``, with fault modes.
 
@@ -462,6 +475,23 @@ def run_cli(monkeypatch, capsysbinary):
         return code, out, err.decode()
 
     return run
+
+
+def run_exe(*args, stdin=None, env=None, cwd=None, stdout=None, timeout=180):
+    """Run the installed console script: ``(exit code, stdout bytes, stderr text)``.
+
+    ``stdout`` redirects the child's stdout (a file, a device) instead of capturing it.
+    """
+    proc = subprocess.run(
+        [str(GSEA_PLUS_EXE), *map(str, args)],
+        input=stdin,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        env=env or subprocess_env(),
+        cwd=cwd,
+        timeout=timeout,
+    )
+    return proc.returncode, proc.stdout, proc.stderr.decode()
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

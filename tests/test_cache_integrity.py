@@ -25,7 +25,15 @@ import tempfile
 import time
 
 import pytest
-from conftest import GSEA_PLUS_EXE, TINY_SETS, cache_files, gmt_text, subprocess_env
+from conftest import (
+    GSEA_PLUS_EXE,
+    TINY,
+    TINY_BODY,
+    TINY_SETS,
+    cache_files,
+    gmt_text,
+    subprocess_env,
+)
 
 import gsea_plus.library as library
 from gsea_plus.errors import CacheError
@@ -33,14 +41,10 @@ from gsea_plus.library import load_library
 from gsea_plus.library.cache import STALE_AFTER_S, atomic_write, sweep_stale
 from gsea_plus.library.download import ORPHAN_AGE_S, cached, download
 
-TINY = "Tiny_Library_2024"
-BODY = gmt_text(TINY_SETS).encode()
-
 
 @pytest.fixture
-def server(enrichr):
-    enrichr.extra[TINY] = BODY
-    return enrichr
+def server(tiny_server):
+    return tiny_server
 
 
 def _warnings(caplog) -> list[str]:
@@ -114,7 +118,7 @@ def test_full_disk_forced_download_keeps_the_old_entry(server, cache_root, full_
     entry = download(TINY, progress=False)
     before = {f: (cache_root / f).read_bytes() for f in cache_files(cache_root)}
     full_disk()
-    server.extra[TINY] = BODY + b"T_new\t\tG1\tG2\n"
+    server.extra[TINY] = TINY_BODY + b"T_new\t\tG1\tG2\n"
     with pytest.raises(CacheError):
         download(TINY, force=True, progress=False)
     assert {f: (cache_root / f).read_bytes() for f in cache_files(cache_root)} == before
@@ -294,10 +298,10 @@ def test_sweep_removes_temp_files_of_dead_writers_at_once(tmp_path):
 def test_orphans_of_an_interrupted_commit_are_swept(cache_root):
     root = cache_root / "libraries"
     root.mkdir(parents=True)
-    (root / "Done_2024.gmt").write_bytes(BODY)
+    (root / "Done_2024.gmt").write_bytes(TINY_BODY)
     (root / "Done_2024.json").write_text("{}")
     old_gmt, young_npz = root / "Cut_2024.gmt", root / "Busy_2024.npz"
-    old_gmt.write_bytes(BODY)
+    old_gmt.write_bytes(TINY_BODY)
     young_npz.write_bytes(b"PK")
     _old(old_gmt, ORPHAN_AGE_S + 60)
     cached("Anything_2024")

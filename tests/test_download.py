@@ -7,20 +7,17 @@ import json
 import sys
 
 import pytest
-from conftest import TINY_SETS, cache_files, gmt_text, requires_shared
+from conftest import TINY, TINY_SETS, cache_files, gmt_text, requires_shared
 
 from gsea_plus.errors import CacheError, LibraryError, NetworkError
 from gsea_plus.library import load_library
 from gsea_plus.library.core import sha256_bytes
 from gsea_plus.library.download import cached, download, enrichr_url, fetch_bytes
 
-TINY = "Tiny_Library_2024"
-
 
 @pytest.fixture
-def server(enrichr):
-    enrichr.extra[TINY] = gmt_text(TINY_SETS).encode()
-    return enrichr
+def server(tiny_server):
+    return tiny_server
 
 
 def test_enrichr_url_layout(monkeypatch):

@@ -16,10 +16,11 @@ import time
 import pytest
 from conftest import (
     GSEA_PLUS_EXE,
+    TINY,
+    TINY_BODY,
     TINY_SETS,
     assert_one_error_line,
     cache_files,
-    gmt_text,
     requires_shared,
     subprocess_env,
 )
@@ -30,14 +31,10 @@ from gsea_plus.library import download_library, load_library
 from gsea_plus.library.core import sha256_bytes
 from gsea_plus.library.download import cached, download
 
-TINY = "Tiny_Library_2024"
-BODY = gmt_text(TINY_SETS).encode()
-
 
 @pytest.fixture
-def server(enrichr):
-    enrichr.extra[TINY] = BODY
-    return enrichr
+def server(tiny_server):
+    return tiny_server
 
 
 def _libraries(root) -> list[str]:
@@ -69,7 +66,7 @@ def test_body_cut_without_content_length_is_retried_then_refused(server, cache_r
 def test_body_cut_once_then_whole_is_accepted(server):
     server.faults[TINY] = ["cut_nolength", "ok"]
     entry = download(TINY, progress=False)
-    assert entry.text.read_bytes() == BODY
+    assert entry.text.read_bytes() == TINY_BODY
     assert server.count(TINY) == 2
 
 
@@ -120,7 +117,7 @@ def _plant_old_entry(cache_root, name: str, body: bytes, **meta) -> None:
     (root / f"{name}.json").write_text(json.dumps(record))
 
 
-HTML_WITH_TABS = b"<!DOCTYPE html>\n<html><body><pre>\n" + BODY + b"</pre></body></html>\n"
+HTML_WITH_TABS = b"<!DOCTYPE html>\n<html><body><pre>\n" + TINY_BODY + b"</pre></body></html>\n"
 
 
 def test_html_cached_by_an_older_version_is_fetched_again(server, cache_root, caplog):
@@ -128,7 +125,7 @@ def test_html_cached_by_an_older_version_is_fetched_again(server, cache_root, ca
     with caplog.at_level("WARNING", logger="gsea_plus"):
         entry = download_library(TINY)  # no --force: used to keep the page
     assert server.count(TINY) == 1
-    assert entry.text.read_bytes() == BODY
+    assert entry.text.read_bytes() == TINY_BODY
     assert any("downloading it again" in r.getMessage() for r in caplog.records)
     # a good entry is kept without a request
     download_library(TINY)
@@ -162,7 +159,7 @@ def test_bad_metadata_is_a_clear_error_offline_and_refetched_online(server, cach
     assert isinstance(info.value, LibraryError) and info.value.exit_code == 2
     assert len(load_library(TINY)) == len(TINY_SETS)
     assert server.count(TINY) == 2
-    assert json.loads(entry.meta_path.read_text())["sha256"] == sha256_bytes(BODY)
+    assert json.loads(entry.meta_path.read_text())["sha256"] == sha256_bytes(TINY_BODY)
 
 
 def test_cli_bad_metadata_is_one_line_with_the_fix(server, cache_root):
@@ -176,12 +173,12 @@ def test_cli_bad_metadata_is_one_line_with_the_fix(server, cache_root):
 def test_checksum_mismatch_online_is_fetched_again(server, cache_root):
     entry = download(TINY, progress=False)
     entry.binary.unlink()
-    entry.text.write_bytes(BODY.replace(b"G1", b"GX"))
+    entry.text.write_bytes(TINY_BODY.replace(b"G1", b"GX"))
     library._MEMO.clear()
     lib = load_library(TINY)
     assert "GX" not in lib.genes.tolist()
     assert server.count(TINY) == 2
-    assert entry.text.read_bytes() == BODY
+    assert entry.text.read_bytes() == TINY_BODY
 
 
 # --------------------------------------------------------------------------- deadline

@@ -12,18 +12,7 @@ import subprocess
 
 import pytest
 from conftest import GSEA_PLUS_EXE, TINY_SETS, assert_one_error_line, gmt_text, subprocess_env
-
-
-def gsea_plus(*args, stdin=None, env=None, **kw):
-    proc = subprocess.run(
-        [str(GSEA_PLUS_EXE), *map(str, args)],
-        input=stdin,
-        capture_output=True,
-        env=env or subprocess_env(),
-        timeout=120,
-        **kw,
-    )
-    return proc.returncode, proc.stdout, proc.stderr.decode()
+from conftest import run_exe as gsea_plus
 
 
 @pytest.fixture

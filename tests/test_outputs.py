@@ -16,6 +16,7 @@ import threading
 
 import pytest
 from conftest import GSEA_PLUS_EXE, TINY_SETS, assert_one_error_line, gmt_text, subprocess_env
+from conftest import run_exe as run
 
 NULL = (1, 3)  # the Linux device numbers of /dev/null and /dev/full
 FULL = (1, 7)
@@ -27,19 +28,6 @@ def _device(path, numbers):
     except PermissionError:
         pytest.skip("making a character device needs root (CI runs as root)")
     return path
-
-
-def run(*args, cwd=None, stdout=None):
-    proc = subprocess.run(
-        [str(GSEA_PLUS_EXE), *map(str, args)],
-        capture_output=stdout is None,
-        stdout=stdout,
-        stderr=subprocess.PIPE if stdout is not None else None,
-        env=subprocess_env(),
-        cwd=cwd,
-        timeout=120,
-    )
-    return proc.returncode, proc.stdout, proc.stderr.decode()
 
 
 @pytest.fixture

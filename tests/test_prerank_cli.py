@@ -9,25 +9,19 @@ from __future__ import annotations
 import html.parser
 import io
 import re
-import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import GSEA_PLUS_EXE, assert_one_error_line, gmt_text, subprocess_env
+from conftest import assert_one_error_line, gmt_text, run_exe
 
 N_GENES = 1500
 EDGE_GENES = 60
 
 
-def gsea_plus(*args, env=None):
-    proc = subprocess.run(
-        [str(GSEA_PLUS_EXE), *map(str, args)],
-        capture_output=True,
-        env=env or subprocess_env(),
-        timeout=180,
-    )
-    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+def gsea_plus(*args):
+    code, out, err = run_exe(*args)
+    return code, out.decode(), err
 
 
 @pytest.fixture(scope="module")
