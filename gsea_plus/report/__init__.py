@@ -305,6 +305,36 @@ class _Figures:
             return ""
         return f'<p class="note warn">Figures are missing: {_e(self.missing_extra)}</p>'
 
+    def enrichment_map(
+        self,
+        result: pd.DataFrame,
+        cluster: Mapping[str, Any] | None,
+        list_name: str | None,
+        caption: str,
+    ) -> str:
+        """The enrichment map with the clustering options the results were clustered by."""
+        from gsea_plus.plot import enrichment_map_figure
+
+        opts = dict(cluster or {})
+        return self.render(
+            lambda: enrichment_map_figure(
+                result,
+                method=opts.get("method", "kappa"),
+                threshold=opts.get("threshold"),
+                p_cutoff=opts.get("p_cutoff", 0.05),
+                list_name=list_name,
+            ),
+            caption,
+            label="enrichment-map",
+        )
+
+    def section(self, parts: list[str], summary: str) -> str:
+        """The Figures section: a summary line, the figures, the missing-extra note."""
+        return (
+            f'<section id="figures"><h2>Figures</h2>{summary}'
+            f"{''.join(parts)}{self.note()}</section>"
+        )
+
 
 def _genes_html(value, *, predicted: bool = False) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -811,7 +841,7 @@ def render_enrich_report(
     max_rows
         Rows of the table (the rest stay in the results file).
     """
-    from gsea_plus.plot import enrichment_figure, enrichment_map_figure
+    from gsea_plus.plot import enrichment_figure
 
     context = context or ReportContext()
     thr = context.threshold
@@ -852,30 +882,23 @@ def render_enrich_report(
             )
         )
         if want_map:
-            opts = dict(cluster or {})
             rule = rule or _cluster_rule(result.assign(Cluster=0), cluster)
             fig_html.append(
-                figures.render(
-                    lambda: enrichment_map_figure(
-                        result,
-                        method=opts.get("method", "kappa"),
-                        threshold=opts.get("threshold"),
-                        p_cutoff=opts.get("p_cutoff", 0.05),
-                        list_name=list_name,
-                    ),
+                figures.enrichment_map(
+                    result,
+                    cluster,
+                    list_name,
                     "Enrichment map: significant terms as nodes (the 30 most significant), "
                     "edges where two terms share list genes beyond the clustering threshold, "
                     "colour: cluster, size: overlap. " + _e(rule),
-                    label="enrichment-map",
                 )
             )
-    fig_html.append(figures.note())
     summary = (
         f"<p>Significant at adjusted p &le; {thr:g}: {_significant_counts(result, thr)}.</p>"
         if len(result)
         else '<p class="note">No term was reported.</p>'
     )
-    sections.append(f'<section id="figures"><h2>Figures</h2>{summary}{"".join(fig_html)}</section>')
+    sections.append(figures.section(fig_html, summary))
     if "Cluster" in result.columns:
         n_clusters = int(result["Cluster"].nunique())
         n_clustered = int(result["Cluster"].notna().sum())
@@ -1157,7 +1180,7 @@ def render_prerank_report(
     max_rows
         Table rows.
     """
-    from gsea_plus.plot import enrichment_map_figure, nes_figure, running_sum_figure
+    from gsea_plus.plot import nes_figure, running_sum_figure
 
     context = context or ReportContext()
     thr = context.threshold
@@ -1207,29 +1230,22 @@ def render_prerank_report(
                     )
                 )
         if "Cluster" in result.columns:
-            opts = dict(cluster or {})
             fig_html.append(
-                figures.render(
-                    lambda: enrichment_map_figure(
-                        result,
-                        method=opts.get("method", "kappa"),
-                        threshold=opts.get("threshold"),
-                        p_cutoff=opts.get("p_cutoff", 0.05),
-                        list_name=signature_name,
-                    ),
+                figures.enrichment_map(
+                    result,
+                    cluster,
+                    signature_name,
                     "Enrichment map of leading edges: terms as nodes, edges where their "
                     "leading edges overlap beyond the threshold, colour: cluster, size: "
                     "leading-edge genes. " + _e(rule),
-                    label="enrichment-map",
                 )
             )
-    fig_html.append(figures.note())
     summary = (
         f"<p>Significant at FDR &le; {thr:g}: {_significant_counts(result, thr)}.</p>"
         if len(result)
         else '<p class="note">No term was tested.</p>'
     )
-    sections.append(f'<section id="figures"><h2>Figures</h2>{summary}{"".join(fig_html)}</section>')
+    sections.append(figures.section(fig_html, summary))
     n_libs = result["Library"].nunique() if "Library" in result.columns and len(result) else 1
     sections.append(
         '<section id="results"><h2>Results</h2>'
