@@ -12,8 +12,6 @@ how well the model recovers that term's own genes.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -177,39 +175,16 @@ def term_aurocs(
     atomically) in the cache directory, keyed by the model's fingerprint, the library's
     terms and genes, and the protocol; a model without a fingerprint is not cached.
     """
-    from gsea_plus.errors import CacheError
-    from gsea_plus.library.cache import atomic_write, cache_dir
+    from gsea_plus.evidence.view import cached_arrays
 
-    def compute() -> TermAurocs:
-        return _compute_aurocs(view, splits=splits, seed=seed, min_known=min_known, batch=batch)
+    def compute() -> dict[str, np.ndarray]:
+        result = _compute_aurocs(view, splits=splits, seed=seed, min_known=min_known, batch=batch)
+        return {"auroc": result.auroc, "splits": result.splits}
 
-    fingerprint = getattr(view.scorer, "fingerprint", "")
-    if not fingerprint:
-        return compute()
-    m = view.term_vocab_matrix().T.tocsr()
-    h = hashlib.sha256(f"auroc:{fingerprint}:{splits}:{seed}:{min_known}:{m.shape}".encode())
-    h.update(np.ascontiguousarray(m.indptr, dtype=np.int64).tobytes())
-    h.update(np.ascontiguousarray(m.indices, dtype=np.int64).tobytes())
-    h.update(np.ascontiguousarray(np.flatnonzero(view.in_library), dtype=np.int64).tobytes())
-    try:
-        path = cache_dir("aurocs") / f"{h.hexdigest()[:32]}.npz"
-    except CacheError as exc:
-        log.warning("term AUROCs not cached: %s", exc)
-        return compute()
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return TermAurocs(data["auroc"], data["splits"])
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("ignoring unreadable cached term AUROCs %s (%s)", path, exc)
-    result = compute()
-    buf = io.BytesIO()
-    np.savez(buf, auroc=result.auroc, splits=result.splits)
-    try:
-        atomic_write(path, buf.getvalue())
-    except CacheError as exc:
-        log.warning("term AUROCs not cached: %s", exc)
-    return result
+    arrays = cached_arrays(
+        view, "aurocs", f"{splits}:{seed}:{min_known}", compute, what="term AUROCs", background=True
+    )
+    return TermAurocs(arrays["auroc"], arrays["splits"])
 
 
 # ------------------------------------------------------------------------- gene pages

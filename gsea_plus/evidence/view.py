@@ -11,7 +11,7 @@ and the size-matched nulls.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -337,36 +337,68 @@ class TermPredictions:
         the model; later runs read ~25 MB. The file is numpy ``.npz`` (no pickle), written
         atomically.
         """
-        import hashlib
-        import io
 
-        from gsea_plus.errors import CacheError
-        from gsea_plus.library.cache import atomic_write, cache_dir
+        def compute() -> dict[str, np.ndarray]:
+            log.info(
+                "running %d terms through the model (once per library)",
+                len(view.prepared.library.terms),
+            )
+            preds = cls.compute(view, budget=budget)
+            return {"top": preds.top, "n_ranked": preds.n_ranked}
 
-        fingerprint = getattr(view.scorer, "fingerprint", "")
-        if not fingerprint:
-            return cls.compute(view, budget=budget)
-        m = view.term_vocab_matrix().T.tocsr()
-        h = hashlib.sha256(f"{fingerprint}:{budget}:{m.shape}".encode())
-        h.update(np.ascontiguousarray(m.indptr, dtype=np.int64).tobytes())
-        h.update(np.ascontiguousarray(m.indices, dtype=np.int64).tobytes())
+        arrays = cached_arrays(view, "predictions", f"{budget}", compute, what="term predictions")
+        return cls(arrays["top"], arrays["n_ranked"])
+
+
+def cached_arrays(
+    view: ModelView,
+    kind: str,
+    key: str,
+    compute: Callable[[], dict[str, np.ndarray]],
+    *,
+    what: str,
+    background: bool = False,
+) -> dict[str, np.ndarray]:
+    """Arrays computed once per model and library, kept as ``<kind>/<digest>.npz``.
+
+    The digest covers the model's fingerprint, ``key`` (the protocol's parameters) and the
+    terms' genes after the background (and, with ``background``, which vocabulary genes
+    the library holds). A model without a fingerprint is not cached. The file is numpy
+    ``.npz`` (no pickle), written atomically; an unreadable one is recomputed, and a cache
+    that cannot be written only costs the time.
+    """
+    import hashlib
+    import io
+
+    from gsea_plus.errors import CacheError
+    from gsea_plus.library.cache import atomic_write, cache_dir
+
+    fingerprint = getattr(view.scorer, "fingerprint", "")
+    if not fingerprint:
+        return compute()
+    m = view.term_vocab_matrix().T.tocsr()
+    h = hashlib.sha256(f"{kind}:{fingerprint}:{key}:{m.shape}".encode())
+    h.update(np.ascontiguousarray(m.indptr, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(m.indices, dtype=np.int64).tobytes())
+    if background:
+        h.update(np.ascontiguousarray(np.flatnonzero(view.in_library), dtype=np.int64).tobytes())
+    try:
+        path = cache_dir(kind) / f"{h.hexdigest()[:32]}.npz"
+    except CacheError as exc:
+        log.warning("%s not cached: %s", what, exc)
+        return compute()
+    if path.exists():
         try:
-            path = cache_dir("predictions") / f"{h.hexdigest()[:32]}.npz"
-        except CacheError as exc:
-            log.warning("term predictions not cached: %s", exc)
-            return cls.compute(view, budget=budget)
-        if path.exists():
-            try:
-                with np.load(path, allow_pickle=False) as data:
-                    return cls(data["top"], data["n_ranked"])
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("ignoring unreadable cached term predictions %s (%s)", path, exc)
-        log.info("running %d terms through the model (once per library)", m.shape[0])
-        preds = cls.compute(view, budget=budget)
-        buf = io.BytesIO()
-        np.savez(buf, top=preds.top, n_ranked=preds.n_ranked)
-        try:
-            atomic_write(path, buf.getvalue())
-        except CacheError as exc:
-            log.warning("term predictions not cached: %s", exc)
-        return preds
+            with np.load(path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("ignoring unreadable cached %s %s (%s)", what, path, exc)
+    arrays = compute()
+    buf = io.BytesIO()
+    kept: dict[str, Any] = dict(arrays)
+    np.savez(buf, **kept)
+    try:
+        atomic_write(path, buf.getvalue())
+    except CacheError as exc:
+        log.warning("%s not cached: %s", what, exc)
+    return arrays
