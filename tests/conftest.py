@@ -7,6 +7,7 @@ the GMT files of ``../shared/data/benchmark`` under Enrichr's URL layout.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import logging
 import os
@@ -311,23 +312,33 @@ class _Server(http.server.ThreadingHTTPServer):
         pass
 
 
-@pytest.fixture
-def enrichr(monkeypatch):
-    """A real HTTP server on 127.0.0.1 (port 0) speaking Enrichr's text endpoint."""
-    state = FakeEnrichr(BENCHMARK if BENCHMARK.is_dir() else None)
-    server = _Server(("127.0.0.1", 0), _Handler)
+@contextlib.contextmanager
+def loopback(state, handler, monkeypatch, env: str, suffix: str = ""):
+    """Serve ``handler`` (with ``server.state = state``) on 127.0.0.1, port 0, in a thread.
+
+    ``state.url`` is set to the server's URL (plus ``suffix``) and exported as ``env``.
+    """
+    server = _Server(("127.0.0.1", 0), handler)
     server.state = state  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/Enrichr"
-    monkeypatch.setenv("GSEA_PLUS_ENRICHR_URL", state.url)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}{suffix}"
+    monkeypatch.setenv(env, state.url)
     try:
         yield state
     finally:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@pytest.fixture
+def enrichr(monkeypatch):
+    """A real HTTP server on 127.0.0.1 (port 0) speaking Enrichr's text endpoint."""
+    state = FakeEnrichr(BENCHMARK if BENCHMARK.is_dir() else None)
+    with loopback(state, _Handler, monkeypatch, "GSEA_PLUS_ENRICHR_URL", "/Enrichr"):
+        yield state
 
 
 @pytest.fixture
@@ -425,19 +436,8 @@ class _HubHandler(http.server.BaseHTTPRequestHandler):
 def fake_hub(monkeypatch):
     """A loopback model hub (``GSEA_PLUS_HUB_URL`` points at it)."""
     state = FakeHub()
-    server = _Server(("127.0.0.1", 0), _HubHandler)
-    server.state = state  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("GSEA_PLUS_HUB_URL", state.url)
-    try:
+    with loopback(state, _HubHandler, monkeypatch, "GSEA_PLUS_HUB_URL"):
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.fixture
