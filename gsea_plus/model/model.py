@@ -1,9 +1,17 @@
 """Loading a model (bundled, directory or hub id) and the public predict/embed API.
 
-A model directory holds the published GSFM layout (``config.json``, ``vocab.txt``,
-``model.safetensors``). The bundled model adds ``neighbors.safetensors`` (each gene's
-strongest normalized co-occurrence partners) and ``blend.json`` (how the two are
-combined); a directory without them is the plain autoencoder.
+Model directory layouts (all safetensors, JSON and text; pickles are refused):
+
+* **published GSFM** (``config.json``, ``vocab.txt``, ``model.safetensors``): the plain
+  autoencoder; checkpoints from the hub load as they are.
+* **blend** (the bundled model): the above plus ``blend.json``, which lists the parts
+  that are standardized per list and summed with weights. A part is ``autoencoder``
+  (the network's log-probabilities), ``neighbors`` (pruned cosine co-occurrence,
+  ``neighbors.safetensors``) or ``ease`` (a pruned linear autoencoder,
+  ``ease.safetensors``, see :mod:`gsea_plus.model.ease`).
+* **EASE only** (``vocab.txt``, ``ease.safetensors``, ``ease.json``; no
+  ``model.safetensors``): what ``fit_ease_model`` writes. It predicts genes but has no
+  set encoding (``embed`` raises :class:`~gsea_plus.errors.ModelError`).
 """
 
 from __future__ import annotations
@@ -18,13 +26,16 @@ from pathlib import Path
 import numpy as np
 
 from gsea_plus.errors import InputError, ModelError
+from gsea_plus.model.ease import EASE_FILE, read_sparse_rows
 from gsea_plus.model.network import Autoencoder, read_safetensors
 from gsea_plus.model.scorers import (
     AutoencoderScorer,
     BlendScorer,
+    EaseScorer,
     NeighborScorer,
     lookup_ids,
 )
+from gsea_plus.model.vocab import Vocab
 
 log = logging.getLogger(__name__)
 
@@ -64,57 +75,153 @@ def read_neighbors(path: Path, n_genes: int) -> tuple[np.ndarray, np.ndarray]:
     return idx.astype(np.int64), values
 
 
+def _read_ease(path: Path, n_genes: int) -> tuple[np.ndarray, np.ndarray]:
+    return read_sparse_rows(path, n_genes)
+
+
 class Model:
-    """A loaded model: a scorer over its gene vocabulary plus the autoencoder.
+    """A loaded model: a scorer over its gene vocabulary, plus the autoencoder if any.
 
     Attributes
     ----------
     vocab
         The scored genes (column order of :meth:`score`).
     network
-        The numpy autoencoder.
+        The numpy autoencoder (``None`` for an EASE-only model).
     scorer
-        What :meth:`score` ranks by: the autoencoder, or the blend of the bundled model.
+        What :meth:`score` ranks by: the autoencoder, the EASE weights, or a blend.
+    family
+        ``"autoencoder"``, ``"ease"`` or ``"blend"``.
+    parts
+        The blend's parts as written in ``blend.json`` (one part for a single scorer).
     source
         Where it was loaded from.
     """
 
-    def __init__(self, network: Autoencoder, scorer=None, *, source: str = ""):
+    def __init__(
+        self,
+        network: Autoencoder | None,
+        scorer=None,
+        *,
+        source: str = "",
+        vocab: np.ndarray | None = None,
+        parts: list[dict] | None = None,
+    ):
+        if network is None and scorer is None:
+            raise ModelError("a model needs an autoencoder or a scorer")
         self.network = network
-        self.autoencoder = AutoencoderScorer(network)
-        self.scorer = scorer if scorer is not None else self.autoencoder
-        self.vocab = network.genes
+        self._autoencoder = AutoencoderScorer(network) if network is not None else None
+        self.scorer = scorer if scorer is not None else self._autoencoder
+        self.vocab = network.genes if network is not None else np.asarray(vocab, dtype=str)
         self.name = self.scorer.name
         self.source = source
+        if isinstance(self.scorer, BlendScorer):
+            self.family = "blend"
+        else:
+            self.family = "ease" if isinstance(self.scorer, EaseScorer) else "autoencoder"
+        self.parts = parts or [{"scorer": self.family, "weight": 1.0}]
         self._index = {g: i for i, g in enumerate(self.vocab.tolist())}
+
+    @property
+    def autoencoder(self) -> AutoencoderScorer:
+        """The autoencoder's scorer (probabilities and set encodings).
+
+        Raises
+        ------
+        AttributeError
+            For a model without an autoencoder (``hasattr(model, "autoencoder")`` is
+            then False).
+        """
+        if self._autoencoder is None:
+            raise AttributeError(f"the {self.family} model {self.source} has no autoencoder")
+        return self._autoencoder
 
     @classmethod
     def load(cls, directory: str | Path) -> Model:
-        """Load a model directory (published layout, optionally with a blend)."""
+        """Load a model directory (published layout, a blend, or EASE only)."""
         directory = Path(directory)
-        network = Autoencoder.load(directory)
+        network = None
+        if (directory / "model.safetensors").exists() or not (directory / EASE_FILE).exists():
+            network = Autoencoder.load(directory)  # names any pickle or missing file
+            vocab = network.genes
+        else:
+            vocab = Vocab.load(directory / "vocab.txt").genes
         blend_file = directory / "blend.json"
         if not blend_file.exists():
-            return cls(network, source=str(directory))
+            if network is not None:
+                return cls(network, source=str(directory))
+            scorer = EaseScorer(vocab, *_read_ease(directory / EASE_FILE, len(vocab)))
+            return cls(None, scorer, vocab=vocab, source=str(directory))
         try:
             spec = json.loads(blend_file.read_text(encoding="utf-8"))
             parts_spec = spec["parts"]
+            if not isinstance(parts_spec, list) or not parts_spec:
+                raise ValueError("'parts' must be a non-empty list")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{blend_file}: invalid blend description ({exc})") from exc
-        ae = AutoencoderScorer(network)
+        ae = AutoencoderScorer(network) if network is not None else None
         parts = []
         for part in parts_spec:
             kind = part.get("scorer")
+            scorer: AutoencoderScorer | NeighborScorer | EaseScorer
             if kind == "autoencoder":
+                if ae is None:
+                    raise ModelError(
+                        f"{blend_file}: the blend uses the autoencoder but "
+                        f"{directory / 'model.safetensors'} is missing"
+                    )
                 scorer = ae
             elif kind == "neighbors":
                 file = directory / part.get("file", "neighbors.safetensors")
-                idx, val = read_neighbors(file, len(network.genes))
-                scorer = NeighborScorer(network.genes, idx, val)
+                idx, val = read_neighbors(file, len(vocab))
+                scorer = NeighborScorer(vocab, idx, val)
+            elif kind == "ease":
+                file = directory / part.get("file", EASE_FILE)
+                scorer = EaseScorer(vocab, *_read_ease(file, len(vocab)))
             else:
-                raise ModelError(f"{blend_file}: unknown scorer {kind!r}")
+                raise ModelError(
+                    f"{blend_file}: unknown scorer {kind!r} (expected autoencoder, "
+                    "neighbors or ease)"
+                )
             parts.append((scorer, float(part.get("weight", 1.0)), part.get("transform", "none")))
-        return cls(network, BlendScorer(parts), source=str(directory))
+        return cls(
+            network, BlendScorer(parts), source=str(directory), vocab=vocab, parts=parts_spec
+        )
+
+    def describe(self) -> dict:
+        """What ``gsea-plus model info`` shows: family, parts, architecture, files.
+
+        Returns
+        -------
+        dict
+            ``source``, ``family``, ``genes``, ``parts`` (scorer, weight, transform,
+            file), ``architecture`` (the autoencoder's, or ``None``), ``embedding``
+            (its width, or ``None``) and ``files`` (name, bytes) of the directory.
+        """
+        arch = None
+        if self.network is not None:
+            c = self.network.config
+            arch = (
+                f"encoder {c.encoder_dims}, decoder {c.decoder_dims}, dropout {c.dropout}, "
+                f"loss {c.loss}, partition {c.partition}"
+            )
+        directory = Path(self.source) if self.source else None
+        files = []
+        if directory is not None and directory.is_dir():
+            files = [
+                {"name": p.name, "bytes": p.stat().st_size}
+                for p in sorted(directory.iterdir())
+                if p.is_file() and not p.name.startswith(".")
+            ]
+        return {
+            "source": self.source,
+            "family": self.family,
+            "genes": len(self.vocab),
+            "parts": self.parts,
+            "architecture": arch,
+            "embedding": self.network.config.d_model if self.network is not None else None,
+            "files": files,
+        }
 
     def __repr__(self) -> str:
         return f"Model({self.name}, genes={len(self.vocab)}, source={self.source!r})"
@@ -160,11 +267,22 @@ class Model:
 
     def encode(self, gene_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """The set encodings (n x d_model): the encoder output of the autoencoder."""
-        return self.autoencoder.encode_ids(self.ids(gene_lists))
+        return self.encode_ids(self.ids(gene_lists))
 
     def encode_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
-        """Set encodings for lists given as column indices."""
-        return self.autoencoder.encode_ids(ids)
+        """Set encodings for lists given as column indices.
+
+        Raises
+        ------
+        ModelError
+            When the model has no autoencoder (an EASE-only model).
+        """
+        if self._autoencoder is None:
+            raise ModelError(
+                f"the {self.family} model {self.source} has no set encoding; use a model "
+                "with an autoencoder (the bundled one) for embeddings"
+            )
+        return self._autoencoder.encode_ids(ids)
 
 
 @lru_cache(maxsize=4)
@@ -185,7 +303,7 @@ def load_model(spec: str | Path | Model | None = None) -> Model:
         return spec
     if spec is None:
         path = BUNDLED
-        if not (path / "model.safetensors").exists():
+        if not (path / "vocab.txt").exists():
             raise ModelError(f"{path}: the bundled model is missing from this installation")
     else:
         text = str(spec)
@@ -205,8 +323,10 @@ def load_model(spec: str | Path | Model | None = None) -> Model:
                     "code); provide a directory with model.safetensors"
                 )
             path = path.parent
-    weights = path / "model.safetensors"
-    mtime = weights.stat().st_mtime if weights.exists() else 0.0
+    mtime = max(
+        (p.stat().st_mtime for p in path.glob("*") if p.suffix in (".safetensors", ".json")),
+        default=0.0,
+    )
     return _load_cached(str(path.resolve()), mtime)
 
 
@@ -260,8 +380,9 @@ def predict(
     -------
     pandas.DataFrame
         Columns ``Rank``, ``Gene``, ``Score`` (what the ranking uses), ``Probability``
-        (the autoencoder's), ``In input``. ``df.attrs["unknown"]`` lists input genes that
-        are not in the vocabulary (they also raise an :class:`UnknownGenesWarning`).
+        (the autoencoder's; NaN for an EASE-only model), ``In input``.
+        ``df.attrs["unknown"]`` lists input genes that are not in the vocabulary (they
+        also raise an :class:`UnknownGenesWarning`).
 
     Raises
     ------
@@ -274,7 +395,12 @@ def predict(
     symbols = _input_genes(genes)
     ids, unknown = _known(m, symbols)
     score = m.score_ids([ids])[0]
-    prob = m.autoencoder.score_ids([ids])[0] if m.scorer is not m.autoencoder else score
+    if m.network is None:  # EASE only: no probabilities
+        prob = np.full(len(m.vocab), np.nan, dtype=np.float32)
+    elif m.scorer is m.autoencoder:
+        prob = score
+    else:
+        prob = m.autoencoder.score_ids([ids])[0]
     in_input = np.zeros(len(m.vocab), dtype=bool)
     in_input[ids] = True
     order_scores = np.where(in_input, -np.inf, score) if exclude_input else score

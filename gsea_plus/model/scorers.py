@@ -5,7 +5,8 @@ belong with the list). :class:`GeneScorer` is the interface that evaluation,
 prediction and model-augmented enrichment use; implementations here are the
 autoencoder (:class:`AutoencoderScorer`), exact corpus co-occurrence
 (:class:`CooccurrenceScorer`, the baseline), its pruned, stored form
-(:class:`NeighborScorer`), a weighted blend (:class:`BlendScorer`) and random scores.
+(:class:`NeighborScorer`), a linear autoencoder's pruned weights (:class:`EaseScorer`),
+a weighted blend (:class:`BlendScorer`) and random scores.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "AutoencoderScorer",
     "BlendScorer",
     "CooccurrenceScorer",
+    "EaseScorer",
     "GeneScorer",
     "NeighborScorer",
     "RandomScorer",
@@ -109,7 +111,8 @@ class _Base:
         raise ModelError(f"the {self.name} scorer has no set encoding")
 
 
-def multi_hot(ids: Sequence[np.ndarray], n_cols: int, weights=None) -> sp.csr_matrix:
+def multi_hot(ids: Sequence[np.ndarray], n_cols: int) -> sp.csr_matrix:
+    """The lists x ``n_cols`` 0/1 matrix (float32, CSR) of per-list column indices."""
     indptr = np.zeros(len(ids) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(i) for i in ids])
     indices = np.concatenate(ids).astype(np.int64) if len(ids) else np.zeros(0, np.int64)
@@ -257,6 +260,42 @@ class NeighborScorer(_Base):
         s = np.asarray((q @ self.matrix).todense(), dtype=np.float32)
         sizes = np.array([max(len(i), 1) for i in ids], dtype=np.float32)
         return s / sizes[:, None]
+
+
+class EaseScorer(_Base):
+    """A linear autoencoder (EASE) with pruned weights: the score of gene g is sum_i B[i, g].
+
+    ``B`` is kept as each input gene's ``k`` largest outgoing weights (not symmetrized:
+    ``B`` is not symmetric), so a list scores every gene by one sparse product.
+
+    Parameters
+    ----------
+    vocab
+        The genes (rows and columns of ``B``).
+    indices, values
+        genes x k column indices and weights of each row's kept entries.
+    """
+
+    name = "ease"
+
+    def __init__(self, vocab: Sequence[str], indices: np.ndarray, values: np.ndarray):
+        self.vocab = np.asarray(vocab, dtype=str)
+        n, k = indices.shape
+        if n != len(self.vocab) or values.shape != indices.shape:
+            raise ModelError(
+                f"EASE weights have shape {indices.shape}/{values.shape}; expected "
+                f"({len(self.vocab)}, k)"
+            )
+        rows = np.repeat(np.arange(n), k)
+        self.matrix = sp.csr_matrix(
+            (values.astype(np.float32).ravel(), (rows, indices.ravel().astype(np.int64))),
+            shape=(n, n),
+        )
+
+    def score_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores (n x genes): the summed weights from the input genes."""
+        q = multi_hot(list(ids), len(self.vocab))
+        return np.asarray((q @ self.matrix).todense(), dtype=np.float32)
 
 
 class BlendScorer(_Base):
