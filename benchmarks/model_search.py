@@ -124,9 +124,7 @@ def build_tasks(
         libs.update(BENCHMARK)
     for name, path in libs.items():
         sets = normalize_sets(read_gmt(path), mapper)
-        tasks += paper_tasks(
-            name, sets, vocab, repeats=repeats, seed=seed, max_terms=max_terms
-        )
+        tasks += paper_tasks(name, sets, vocab, repeats=repeats, seed=seed, max_terms=max_terms)
     if "time" in groups:
         for name, (old, new) in TIME_SPLITS.items():
             tasks += time_split_tasks(
@@ -216,6 +214,58 @@ def make_part(name: str, spec: str, vocab: np.ndarray, corpus: list, cache: dict
             return (q @ mat).toarray()
 
         return Part(name, ease_scores, "none")
+    if kind == "band":
+        # genes in the same cytogenetic band (NCBI gene_info map_location), fine or coarse
+        import gzip
+
+        import scipy.sparse as sp
+
+        from gsea_plus.genes import SymbolMapper
+
+        mapper = SymbolMapper.from_hgnc(SHARED / "mapping/hgnc_complete_set.subset.tsv.gz")
+        index = {g: i for i, g in enumerate(vocab.tolist())}
+        band = np.full(len(vocab), -1)
+        names: dict[str, int] = {}
+        path = SHARED / "mapping/Homo_sapiens.gene_info.2021-02.gz"
+        with gzip.open(path, "rt") as fh:
+            for line in fh:
+                if line.startswith("#"):
+                    continue
+                f = line.rstrip("\n").split("\t")
+                loc = f[7]
+                if loc == "-" or "|" in loc:
+                    continue
+                if arg == "coarse":
+                    loc = loc.split(".")[0]
+                i = index.get(mapper.normalize(f[2].upper()))
+                if i is not None and band[i] < 0:
+                    band[i] = names.setdefault(loc, len(names))
+        have = np.flatnonzero(band >= 0)
+        member = sp.csr_matrix(
+            (np.ones(len(have), np.float32), (have, band[have])), shape=(len(vocab), len(names))
+        )
+        log(f"band ({arg or 'fine'}): {len(have)} genes placed in {len(names)} bands")
+
+        def band_scores(ids, member=member):
+            q = multi_hot(list(ids), len(vocab))
+            return ((q @ member) @ member.T).toarray()
+
+        return Part(name, band_scores, "none")
+    if kind == "twohop":
+        # EASE scores propagated once more: (q B) B, from the same rows
+        idx, val = load_ease_rows(arg, len(vocab))
+        n, k = idx.shape
+        import scipy.sparse as sp
+
+        rows = np.repeat(np.arange(n), k)
+        mat = sp.csr_matrix((val.ravel(), (rows, idx.ravel())), shape=(n, n))
+
+        def twohop_scores(ids, mat=mat):
+            first = (multi_hot(list(ids), n) @ mat).toarray()
+            first = np.maximum(first, 0)
+            return first + np.asarray(first @ mat)  # dense @ sparse
+
+        return Part(name, twohop_scores, "none")
     if kind == "popularity":
         counts = np.zeros(len(vocab))
         index = {g: i for i, g in enumerate(vocab.tolist())}
@@ -284,13 +334,17 @@ def evaluate(
             for t, s in zip(part_tasks, total, strict=True):
                 cand = s[t.candidates]
                 pos = np.isin(t.candidates, t.positives, assume_unique=True)
-                rows.append((label, t.library, t.term, auroc(cand, pos), average_precision(cand, pos)))
+                rows.append(
+                    (label, t.library, t.term, auroc(cand, pos), average_precision(cand, pos))
+                )
         log(f"{min(start + chunk, len(tasks))}/{len(tasks)} tasks")
     return pd.DataFrame(rows, columns=["method", "library", "term", "auroc", "ap"])
 
 
 def summary_table(per_task: pd.DataFrame) -> pd.DataFrame:
-    frames = [summarize(g.drop(columns="method"), m) for m, g in per_task.groupby("method", sort=False)]
+    frames = [
+        summarize(g.drop(columns="method"), m) for m, g in per_task.groupby("method", sort=False)
+    ]
     s = pd.concat(frames, ignore_index=True)
     auc = s.pivot(index="method", columns="library", values="median_auroc")
     ap = s.pivot(index="method", columns="library", values="mean_ap")
