@@ -328,7 +328,7 @@ class EaseFit:
 
 def fit_ease(
     sets: Sequence[Sequence[str]],
-    genes: Sequence[str],
+    genes: Sequence[str] | np.ndarray,
     *,
     settings: EaseSettings | None = None,
     sources: Sequence[str] | None = None,
@@ -352,8 +352,8 @@ def fit_ease(
         The dense ``B`` (float32, genes x genes) with timings.
     """
     settings = settings or EaseSettings()
-    genes = np.asarray(genes, dtype=str)
-    index = {g: i for i, g in enumerate(genes.tolist())}
+    gene_array = np.asarray(genes, dtype=str)
+    index = {g: i for i, g in enumerate(gene_array.tolist())}
     ids = [
         np.unique(np.fromiter((index[g] for g in s if g in index), dtype=np.int64)) for s in sets
     ]
@@ -370,13 +370,13 @@ def fit_ease(
         )
     seconds: dict[str, float] = {}
     t = time.perf_counter()
-    g = gram_matrix(membership_matrix(ids, len(genes)), w)
+    g = gram_matrix(membership_matrix(ids, len(gene_array)), w)
     seconds["gram"] = time.perf_counter() - t
     t = time.perf_counter()
     b = ease_weights(g, settings.lam, dropout_ratio=settings.dropout_ratio)
     seconds["solve"] = time.perf_counter() - t
     log.info("EASE: gram %.0f s, solve %.0f s", seconds["gram"], seconds["solve"])
-    return EaseFit(b, genes, settings, seconds)
+    return EaseFit(b, gene_array, settings, seconds)
 
 
 def write_ease(

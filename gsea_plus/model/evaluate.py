@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from gsea_plus.library.gmt import GeneSet
-from gsea_plus.model.scorers import GeneScorer, lookup_ids
+from gsea_plus.model.scorers import Genes, GeneScorer, lookup_ids
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class Task:
 def paper_tasks(
     name: str,
     sets: Sequence[GeneSet],
-    vocab: Sequence[str],
+    vocab: Genes,
     *,
     repeats: int = 5,
     seed: int = 0,
@@ -148,7 +148,7 @@ def time_split_tasks(
     name: str,
     old: Sequence[GeneSet],
     new: Sequence[GeneSet],
-    vocab: Sequence[str],
+    vocab: Genes,
     *,
     seed: int = 0,
     max_terms: int | None = None,

@@ -111,7 +111,9 @@ class Model:
             raise ModelError("a model needs an autoencoder or a scorer")
         self.network = network
         self._autoencoder = AutoencoderScorer(network) if network is not None else None
-        self.scorer = scorer if scorer is not None else self._autoencoder
+        chosen = scorer if scorer is not None else self._autoencoder
+        assert chosen is not None
+        self.scorer = chosen
         self.vocab = network.genes if network is not None else np.asarray(vocab, dtype=str)
         self.name = self.scorer.name
         self.source = source
@@ -150,8 +152,8 @@ class Model:
         if not blend_file.exists():
             if network is not None:
                 return cls(network, source=str(directory))
-            scorer = EaseScorer(vocab, *_read_ease(directory / EASE_FILE, len(vocab)))
-            return cls(None, scorer, vocab=vocab, source=str(directory))
+            alone = EaseScorer(vocab, *_read_ease(directory / EASE_FILE, len(vocab)))
+            return cls(None, alone, vocab=vocab, source=str(directory))
         try:
             spec = json.loads(blend_file.read_text(encoding="utf-8"))
             parts_spec = spec["parts"]
@@ -163,7 +165,7 @@ class Model:
         parts = []
         for part in parts_spec:
             kind = part.get("scorer")
-            scorer: AutoencoderScorer | NeighborScorer | EaseScorer
+            scorer: AutoencoderScorer | NeighborScorer | EaseScorer | None = None
             if kind == "autoencoder":
                 if ae is None:
                     raise ModelError(
@@ -446,9 +448,9 @@ def embed(
         and genes
         and all(isinstance(g, (list, tuple)) for g in genes)
     ):
-        ids = [_known(m, read_gene_list_of(g))[0] for g in genes]
-        return m.encode_ids(ids)
-    ids, _ = _known(m, _input_genes(genes))
+        many = [_known(m, read_gene_list_of(g))[0] for g in genes]
+        return m.encode_ids(many)
+    ids, _ = _known(m, _input_genes(genes))  # type: ignore[arg-type]  # one list here
     return m.encode_ids([ids])[0]
 
 

@@ -22,12 +22,16 @@ from gsea_plus.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
 
+#: Gene symbols: a sequence or a numpy string array.
+Genes = Sequence[str] | np.ndarray
+
 __all__ = [
     "AutoencoderScorer",
     "BlendScorer",
     "CooccurrenceScorer",
     "EaseScorer",
     "GeneScorer",
+    "Genes",
     "NeighborScorer",
     "RandomScorer",
     "lookup_ids",
@@ -158,9 +162,7 @@ class CooccurrenceScorer(_Base):
         ``"none"`` (counts) or ``"cosine"`` (counts / sqrt(n_i * n_j), n = sets per gene).
     """
 
-    def __init__(
-        self, sets: Sequence[Sequence[str]], vocab: Sequence[str], *, normalize: str = "none"
-    ):
+    def __init__(self, sets: Sequence[Sequence[str]], vocab: Genes, *, normalize: str = "none"):
         if normalize not in ("none", "cosine"):
             raise InputError(f"normalize must be 'none' or 'cosine', got {normalize!r}")
         self.vocab = np.asarray(vocab, dtype=str)
@@ -244,7 +246,7 @@ class NeighborScorer(_Base):
 
     name = "neighbors"
 
-    def __init__(self, vocab: Sequence[str], indices: np.ndarray, values: np.ndarray):
+    def __init__(self, vocab: Genes, indices: np.ndarray, values: np.ndarray):
         self.vocab = np.asarray(vocab, dtype=str)
         n, k = indices.shape
         rows = np.repeat(np.arange(n), k)
@@ -278,7 +280,7 @@ class EaseScorer(_Base):
 
     name = "ease"
 
-    def __init__(self, vocab: Sequence[str], indices: np.ndarray, values: np.ndarray):
+    def __init__(self, vocab: Genes, indices: np.ndarray, values: np.ndarray):
         self.vocab = np.asarray(vocab, dtype=str)
         n, k = indices.shape
         if n != len(self.vocab) or values.shape != indices.shape:
@@ -301,10 +303,10 @@ class EaseScorer(_Base):
 class BlendScorer(_Base):
     """A weighted sum of the standardized scores of several scorers on one vocabulary.
 
-    Each part's scores are transformed (``log`` of probabilities for the
-    autoencoder, identity otherwise), standardized per list over the genes, and summed
-    with the given weights. ``score_ids`` returns a probability-like value: a logistic
-    of the blended score (monotone, so rankings are the blend's).
+    Each part's scores are transformed (``log``: log-probabilities, the logits for a
+    softmax autoencoder; ``sqrt``: square root; ``none``: as is), standardized per list
+    over the genes (mean 0, sd 1), and summed with the given weights. ``score_ids``
+    returns that sum (a z-score-like value, not a probability).
     """
 
     name = "blend"
@@ -321,7 +323,7 @@ class BlendScorer(_Base):
 
     def blended(self, ids: Sequence[np.ndarray]) -> np.ndarray:
         """The weighted sum of standardized part scores."""
-        total = None
+        total: np.ndarray | None = None
         for scorer, weight, transform in self.parts:
             if transform == "log" and hasattr(scorer, "log_score_ids"):
                 # standardizing removes any per-list constant, so logits suffice
@@ -341,6 +343,7 @@ class BlendScorer(_Base):
                 total = s
             else:
                 total += s
+        assert total is not None  # the constructor requires a part
         return total
 
     def score_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
@@ -362,7 +365,7 @@ class RandomScorer(_Base):
 
     name = "random"
 
-    def __init__(self, vocab: Sequence[str], *, seed: int = 0):
+    def __init__(self, vocab: Genes, *, seed: int = 0):
         self.vocab = np.asarray(vocab, dtype=str)
         self.rng = np.random.default_rng(seed)
 

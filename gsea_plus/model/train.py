@@ -64,8 +64,9 @@ def encode_sets(sets: Sequence[Sequence[str]], vocab: Vocab) -> tuple[np.ndarray
 def _build_module(config: ModelConfig):
     torch = _torch()
     nn = torch.nn
+    module_base: Any = nn.Module  # torch is imported here only, so mypy sees no class
 
-    class BagLinear(nn.Module):
+    class BagLinear(module_base):
         """A Linear layer whose weight is stored transposed (in x out) for embedding_bag.
 
         The gather over a contiguous (vocabulary x width) table is several times faster
@@ -89,10 +90,10 @@ def _build_module(config: ModelConfig):
                 + self.bias
             )
 
-    class MLP(nn.Module):
+    class MLP(module_base):
         def __init__(self, dims: list[int], dropout: float, *, bag: bool = False):
             super().__init__()
-            layers: list[nn.Module] = []
+            layers: list[Any] = []
             for k in range(len(dims) - 1):
                 first = bag and k == 0
                 layers.append(
@@ -102,7 +103,7 @@ def _build_module(config: ModelConfig):
                     layers += [nn.ReLU(), nn.Dropout(dropout)]
             self.layers = nn.Sequential(*layers)
 
-    class Autoencoder(nn.Module):
+    class Autoencoder(module_base):
         """The published GSFM autoencoder (module names match its checkpoints)."""
 
         def __init__(self, config: ModelConfig):
