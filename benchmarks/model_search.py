@@ -266,6 +266,55 @@ def make_part(name: str, spec: str, vocab: np.ndarray, corpus: list, cache: dict
             return first + np.asarray(first @ mat)  # dense @ sparse
 
         return Part(name, twohop_scores, "none")
+    if kind == "setknn":
+        # user-based neighbours: the corpus sets most similar to the list vote for genes.
+        # ARG = alpha,top,power[,idf]: similarity = (IDF-weighted) overlap / size**alpha;
+        # the top sets vote with weight similarity**power
+        import scipy.sparse as sp
+
+        fields = [float(x) for x in (arg or "0.5,200,2").split(",")] + [0.0] * 3
+        alpha, top, power = fields[0], int(fields[1]), fields[2]
+        idf, beta, gamma = fields[3] > 0, fields[4], fields[5]
+        x = cache.get("setx")
+        if x is None:
+            index = {g: i for i, g in enumerate(vocab.tolist())}
+            set_ids = [
+                np.unique([index[g] for g in s_ if g in index]).astype(np.int64) for s_ in corpus
+            ]
+            x = multi_hot(set_ids, len(vocab))  # sets x genes
+            cache["setx"] = x
+        xt = x.T.tocsr()
+        sizes = np.maximum(np.diff(x.indptr), 1).astype(np.float32)
+        inv = sizes**-alpha
+        if gamma:  # balance the sources: a set of a large source library counts less
+            tags = cache.get("tags")
+            if tags is None:
+                from gsea_plus.library.gmt import read_gmt
+
+                tags = np.array([g.description for g in read_gmt(cache["corpus_path"])])
+                cache["tags"] = tags
+            _, inverse, counts = np.unique(tags, return_inverse=True, return_counts=True)
+            inv = inv * counts[inverse].astype(np.float32) ** -gamma
+        df = np.asarray(x.sum(axis=0)).ravel()
+        out_w = np.maximum(df, 1).astype(np.float32) ** -beta if beta else None
+        gene_w = np.log(x.shape[0] / np.maximum(df, 1)).astype(np.float32) if idf else None
+
+        def setknn_scores(
+            ids, x=x, xt=xt, inv=inv, top=top, power=power, gene_w=gene_w, out_w=out_w
+        ):
+            q = multi_hot(list(ids), len(vocab))
+            if gene_w is not None:
+                q = q @ sp.diags(gene_w)
+            h = (q @ xt).toarray() * inv[None, :]  # lists x sets
+            t = min(top, h.shape[1] - 1)
+            keep = np.argpartition(-h, t, axis=1)[:, :t]
+            w = np.take_along_axis(h, keep, axis=1) ** power
+            rows = np.repeat(np.arange(len(ids)), t)
+            wm = sp.csr_matrix((w.ravel(), (rows, keep.ravel())), shape=h.shape)
+            out = (wm @ x).toarray()
+            return out * out_w[None, :] if out_w is not None else out
+
+        return Part(name, setknn_scores, "none")
     if kind == "popularity":
         counts = np.zeros(len(vocab))
         index = {g: i for i, g in enumerate(vocab.tolist())}
@@ -389,7 +438,7 @@ def main() -> None:
     )
     log(f"{len(tasks)} tasks")
     corpus = [s.genes for s in read_gmt(args.corpus)]
-    cache: dict = {}
+    cache: dict = {"corpus_path": args.corpus}
     parts = {}
     for text in args.part:
         name, _, spec = text.partition("=")

@@ -3,16 +3,19 @@
 A blend directory holds the vocabulary, optionally the autoencoder in the published
 layout (``config.json``, ``model.safetensors``), one safetensors file per sparse part
 (``neighbors.safetensors``: pruned cosine co-occurrence; ``ease.safetensors``: pruned
-EASE weights) and ``blend.json``, which lists the parts with their weights and
-transforms. :meth:`gsea_plus.model.model.Model.load` reads it.
+EASE weights), the corpus set memory of a ``setknn`` part (``sets.npz``,
+``sets.tsv.gz``), the gene bands of a ``band`` part (``bands.txt``) and ``blend.json``,
+which lists the parts with their weights, transforms and options.
+:meth:`gsea_plus.model.model.Model.load` reads it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +34,7 @@ class BlendPart:
     Attributes
     ----------
     scorer
-        ``"autoencoder"``, ``"neighbors"`` or ``"ease"``.
+        ``"autoencoder"``, ``"neighbors"``, ``"ease"``, ``"setknn"`` or ``"band"``.
     weight
         Its weight on the per-list standardized scores.
     transform
@@ -41,6 +44,11 @@ class BlendPart:
         The sparse parts' genes x k tables (``None`` for the autoencoder).
     file
         File name of a sparse part (default: ``<scorer>.safetensors``).
+    data
+        A ``setknn`` part's :class:`~gsea_plus.model.knn.SetMemory`, or a ``band``
+        part's symbol -> band mapping.
+    options
+        Options stored in ``blend.json`` (a ``setknn`` part's ``alpha``, ``top``...).
     """
 
     scorer: str
@@ -49,6 +57,8 @@ class BlendPart:
     indices: np.ndarray | None = None
     values: np.ndarray | None = None
     file: str | None = None
+    data: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 def quantize_neighbors(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,9 +121,20 @@ def write_blend(
         entry: dict[str, object] = {"scorer": part.scorer, "weight": part.weight}
         if part.transform != "none":
             entry["transform"] = part.transform
+        entry.update(part.options)
         if part.scorer == "autoencoder":
             if network is None:
                 raise InputError("an autoencoder part needs the network")
+        elif part.scorer == "setknn":
+            if part.data is None:
+                raise InputError("the setknn part needs its set memory")
+            part.data.save(directory)
+        elif part.scorer == "band":
+            from gsea_plus.model.bands import BANDS_FILE, BandScorer
+
+            genes = network.genes if network is not None else vocab.genes  # type: ignore[union-attr]
+            BandScorer(genes, part.data or {}).save(directory / BANDS_FILE)
+            entry["file"] = BANDS_FILE
         elif part.scorer in ("neighbors", "ease"):
             if part.indices is None or part.values is None:
                 raise InputError(f"the {part.scorer} part needs indices and values")
@@ -141,7 +162,7 @@ def write_blend(
     return {
         p.name: file_sha256(p)
         for p in sorted(directory.iterdir())
-        if p.is_file() and p.suffix in (".safetensors", ".json", ".txt")
+        if p.is_file() and p.suffix in (".safetensors", ".json", ".txt", ".npz", ".gz")
     }
 
 

@@ -8,7 +8,9 @@ Model directory layouts (all safetensors, JSON and text; pickles are refused):
   that are standardized per list and summed with weights. A part is ``autoencoder``
   (the network's log-probabilities), ``neighbors`` (pruned cosine co-occurrence,
   ``neighbors.safetensors``) or ``ease`` (a pruned linear autoencoder,
-  ``ease.safetensors``, see :mod:`gsea_plus.model.ease`).
+  ``ease.safetensors``, see :mod:`gsea_plus.model.ease`), ``setknn`` (nearest
+  corpus sets, ``sets.npz`` + ``sets.tsv.gz``, see :mod:`gsea_plus.model.knn`) or
+  ``band`` (genes in the same cytogenetic band as an input gene, ``bands.txt``).
 * **EASE only** (``vocab.txt``, ``ease.safetensors``, ``ease.json``; no
   ``model.safetensors``): what ``fit_ease_model`` writes. It predicts genes but has no
   set encoding (``embed`` raises :class:`~gsea_plus.errors.ModelError`).
@@ -22,6 +24,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +44,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["BUNDLED", "Model", "UnknownGenesWarning", "embed", "load_model", "predict"]
 
+#: Options of a ``setknn`` part in ``blend.json`` (see :class:`~gsea_plus.model.knn.SetKnnScorer`).
+KNN_OPTIONS = ("alpha", "top", "power", "idf", "gamma", "beta")
 #: The model shipped inside the package.
 BUNDLED = Path(__file__).resolve().parent / "bundled"
 
@@ -165,7 +170,7 @@ class Model:
         parts = []
         for part in parts_spec:
             kind = part.get("scorer")
-            scorer: AutoencoderScorer | NeighborScorer | EaseScorer | None = None
+            scorer: Any = None
             if kind == "autoencoder":
                 if ae is None:
                     raise ModelError(
@@ -180,10 +185,19 @@ class Model:
             elif kind == "ease":
                 file = directory / part.get("file", EASE_FILE)
                 scorer = EaseScorer(vocab, *_read_ease(file, len(vocab)))
+            elif kind == "setknn":
+                from gsea_plus.model.knn import SetKnnScorer, SetMemory
+
+                options = {k: part[k] for k in KNN_OPTIONS if k in part}
+                scorer = SetKnnScorer(vocab, SetMemory.load(directory, len(vocab)), **options)
+            elif kind == "band":
+                from gsea_plus.model.bands import BandScorer
+
+                scorer = BandScorer.load(directory / part.get("file", "bands.txt"), vocab)
             else:
                 raise ModelError(
                     f"{blend_file}: unknown scorer {kind!r} (expected autoencoder, "
-                    "neighbors or ease)"
+                    "neighbors, ease, setknn or band)"
                 )
             parts.append((scorer, float(part.get("weight", 1.0)), part.get("transform", "none")))
         return cls(
