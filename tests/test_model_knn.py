@@ -155,3 +155,47 @@ def test_blend_of_every_part_kind_loads(tmp_path: Path):
     ref = 0.3 * z(ae) + 0.4 * z(knn) + 0.2 * z(ease) + 0.1 * z(band)
     np.testing.assert_allclose(model.score_ids(ids), ref, atol=2e-4)
     assert model.describe()["family"] == "blend"
+
+
+def test_fit_blend_model_writes_a_loadable_blend(tmp_path: Path):
+    from test_model_network import write_published
+
+    from gsea_plus.library.gmt import GeneSet, write_gmt
+    from gsea_plus.model import load_model, predict
+    from gsea_plus.model.blend import fit_blend_model
+    from gsea_plus.model.ease import EaseSettings
+
+    rng = np.random.default_rng(0)
+    modules = [[f"G{m * 8 + g}" for g in range(8)] for m in range(5)]  # G0..G39
+    sets = [
+        GeneSet(f"s{i}", f"lib{i % 2}", tuple(rng.choice(modules[i % 5], 6, replace=False)))
+        for i in range(80)
+    ]
+    write_gmt(sets, tmp_path / "corpus.gmt.gz")
+    info = tmp_path / "gene_info"
+    info.write_text("#tax_id\tSymbol\tmap_location\n9606\tG0\t1p\n9606\tG9\t1p\n")
+    result = fit_blend_model(
+        tmp_path / "corpus.gmt.gz",
+        tmp_path / "blend",
+        autoencoder=write_published(tmp_path / "ae"),
+        gene_info=info,
+        ease=EaseSettings(lam=2.0, k=5),
+        knn={"top": 10, "power": 2.0},
+    )
+    record = json.loads((result.directory / "fit.json").read_text())
+    assert record["weights"] == {"setknn": 0.4, "autoencoder": 0.4, "ease": 0.1, "band": 0.1}
+    assert {"ease", "setknn", "band", "total"} <= set(record["seconds"])
+    model = load_model(result.directory)
+    assert [p["scorer"] for p in model.parts] == ["setknn", "autoencoder", "ease", "band"]
+    df = predict(modules[2][:4], top=4, model=model, exclude_input=True)
+    # the module's other genes come first (the untrained autoencoder adds noise)
+    assert len(set(df["Gene"]) & set(modules[2])) >= 3
+    assert df["Probability"].between(0, 1).all()
+    # without an autoencoder or gene_info: those parts are left out, no embedding
+    alone = fit_blend_model(
+        tmp_path / "corpus.gmt.gz", tmp_path / "alone", autoencoder=None, knn={"top": 10}
+    )
+    model = load_model(alone.directory)
+    assert [p["scorer"] for p in model.parts] == ["setknn", "ease"]
+    with pytest.raises(ModelError, match="no set encoding"):
+        model.encode([modules[0][:3]])

@@ -204,6 +204,58 @@ class Model:
             network, BlendScorer(parts), source=str(directory), vocab=vocab, parts=parts_spec
         )
 
+    def similar_sets(self, genes: Sequence[str], *, top: int = 10):
+        """The corpus sets most similar to a gene list: what ``setknn`` votes with.
+
+        Parameters
+        ----------
+        genes
+            Gene symbols (unknown symbols are ignored).
+        top
+            Number of sets to return.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``Rank``, ``Term``, ``Source`` (the corpus library), ``Similarity`` (as the
+            part computes it), ``Overlap`` (input genes in the set), ``Size``.
+
+        Raises
+        ------
+        ModelError
+            When the model has no ``setknn`` part.
+        """
+        import pandas as pd
+
+        from gsea_plus.model.knn import SetKnnScorer
+
+        knn = None
+        if isinstance(self.scorer, BlendScorer):
+            knn = next((s for s, _, _ in self.scorer.parts if isinstance(s, SetKnnScorer)), None)
+        if knn is None:
+            raise ModelError(f"the {self.family} model {self.source} keeps no corpus sets")
+        ids, _ = lookup_ids(self._index, list(genes))
+        if len(ids) == 0:
+            raise InputError("none of the input genes is in the model vocabulary")
+        rows, sims = knn.similar_sets([ids])
+        rows, sims = rows[0][:top], sims[0][:top]
+        mem = knn.memory
+        query = set(ids.tolist())
+        overlap = [
+            len(query.intersection(mem.indices[mem.indptr[r] : mem.indptr[r + 1]].tolist()))
+            for r in rows
+        ]
+        return pd.DataFrame(
+            {
+                "Rank": np.arange(1, len(rows) + 1),
+                "Term": [mem.terms[r] if mem.terms else "" for r in rows],
+                "Source": [mem.sources[mem.source[r]] for r in rows],
+                "Similarity": sims.astype(float),
+                "Overlap": overlap,
+                "Size": np.diff(mem.indptr)[rows],
+            }
+        )
+
     def describe(self) -> dict:
         """What ``gsea-plus model info`` shows: family, parts, architecture, files.
 
@@ -378,6 +430,7 @@ def predict(
     top: int | None = 50,
     model: str | Path | Model | None = None,
     exclude_input: bool = False,
+    explain: bool = False,
 ):
     """Predict the genes that belong with a gene list.
 
@@ -391,6 +444,12 @@ def predict(
         Model spec for :func:`load_model` (default: the bundled model).
     exclude_input
         Leave the input genes out of the ranking.
+    explain
+        For a blended model, add one column per part (``setknn``, ``autoencoder``,
+        ``ease``, ``band``...): its weighted, standardized score, so the columns sum to
+        ``Score``. A gene carried by ``band`` alone is predicted for its position, not
+        its function. :meth:`Model.similar_sets` lists the corpus sets behind
+        ``setknn``.
 
     Returns
     -------
@@ -436,6 +495,9 @@ def predict(
             "In input": in_input[order],
         }
     )
+    if explain and isinstance(m.scorer, BlendScorer):
+        for name, part in m.scorer.contributions([ids]):
+            df[name] = part[0][order].astype(float)
     df.attrs["unknown"] = unknown
     df.attrs["model"] = m.source
     return df

@@ -321,9 +321,12 @@ class BlendScorer(_Base):
         self.vocab = vocab
         self.parts = list(parts)
 
-    def blended(self, ids: Sequence[np.ndarray]) -> np.ndarray:
-        """The weighted sum of standardized part scores."""
-        total: np.ndarray | None = None
+    def contributions(self, ids: Sequence[np.ndarray]):
+        """Each part's weighted, standardized scores, in order: ``(name, n x genes)``.
+
+        They sum to :meth:`blended`; ``predict(..., explain=True)`` shows them so that a
+        user sees which evidence a prediction rests on.
+        """
         for scorer, weight, transform in self.parts:
             if transform == "log" and hasattr(scorer, "log_score_ids"):
                 # standardizing removes any per-list constant, so logits suffice
@@ -339,6 +342,12 @@ class BlendScorer(_Base):
             factor = weight / np.where(sd > 0, sd, 1.0)
             s -= mu
             s *= factor
+            yield scorer.name, s
+
+    def blended(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """The weighted sum of standardized part scores."""
+        total: np.ndarray | None = None
+        for _, s in self.contributions(ids):
             if total is None:
                 total = s
             else:
