@@ -152,12 +152,17 @@ def main() -> None:
 
 def autoencoder_section(card: str) -> str:
     """The autoencoder's training record of the previous card (its weights are kept)."""
-    start = card.find("## Training\n")
-    if start < 0:
-        return ""
-    end = card.find("\n## ", start + 5)
-    body = card[start + len("## Training\n") : end if end >= 0 else None].strip()
-    return body
+    marker = "### Autoencoder"
+    start = card.find(marker)
+    if start >= 0:  # a card written by this script
+        start = card.find("\n", start) + 1
+    else:  # the issue-3 card: the whole "## Training" section
+        start = card.find("## Training\n")
+        if start < 0:
+            return ""
+        start += len("## Training\n")
+    end = card.find("\n## ", start)
+    return card[start : end if end >= 0 else None].strip()
 
 
 PART_TEXT = {
@@ -300,7 +305,17 @@ def write_card(args, net, corpus_sets, sha, quant, parts, meta) -> None:
         ]
         lines += benchmark_table(df)
     if args.variants and args.variants.exists():
-        lines += ["", args.variants.read_text().strip()]
+        lines += [
+            "",
+            "## Variants tried",
+            "",
+            "Sample: at most 300 terms per library, 2 splits per term, seed 0; variants and "
+            "weights were chosen on the `val` columns only (the benchmark columns are "
+            "reported, never used to choose). ChEA* is chea3 Literature_ChIP-seq. Command "
+            'and discussion: `benchmarks/README.md`, "Model search (issue 13)".',
+            "",
+            args.variants.read_text().strip(),
+        ]
     (args.out / "MODEL_CARD.md").write_text("\n".join(lines) + "\n")
 
 

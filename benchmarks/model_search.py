@@ -341,7 +341,7 @@ def standardize(s: np.ndarray, mode: str) -> np.ndarray:
 
 # ------------------------------------------------------------------ methods
 def parse_method(text: str) -> tuple[str, dict[str, float]]:
-    name, _, body = text.partition("=")
+    name, _, body = text.rpartition("=")  # labels may hold "=", the weights never do
     weights: dict[str, float] = {}
     for term in body.split("+"):
         part, _, w = term.partition(":")
@@ -412,6 +412,39 @@ def summary_table(per_task: pd.DataFrame) -> pd.DataFrame:
     return auc, ap
 
 
+SHORT = {
+    "KEGG_2021_Human": "KEGG",
+    "GO_Biological_Process_2023": "GO BP",
+    "GWAS_Catalog_2023": "GWAS 23",
+    "MSigDB_Hallmark_2020": "Hallmark",
+    "ChEA_Literature_ChIP-seq": "ChEA*",
+    "val:Reactome_2016": "val Reactome",
+    "val:WikiPathways_2019_Human": "val WikiPW",
+    "val:GO_Molecular_Function_2018": "val GO MF",
+    "val:PheWeb_2019": "val PheWeb",
+    "val:dbGaP": "val dbGaP",
+    "val_mean": "**val mean**",
+    "bench_mean": "bench mean",
+}
+
+
+def markdown_table(auc: pd.DataFrame, ap: pd.DataFrame) -> str:
+    """Median AUROC per library (benchmarks first), validation mean in bold, val mean AP."""
+    cols = [c for c in SHORT if c in auc.columns]
+    lines = [
+        "| variant | " + " | ".join(SHORT[c] for c in cols) + " | val mean AP |",
+        "|---|" + "---:|" * (len(cols) + 1),
+    ]
+    for m in auc.index:
+        cells = [f"{auc.loc[m, c]:.3f}" for c in cols]
+        if "val_mean" in cols:
+            i = cols.index("val_mean")
+            cells[i] = f"**{cells[i]}**"
+        ap_cell = f"{ap.loc[m, 'val_mean']:.3f}" if "val_mean" in ap.columns else ""
+        lines.append(f"| {m} | " + " | ".join(cells) + f" | {ap_cell} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--corpus", type=Path, required=True)
@@ -427,6 +460,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="per-task TSV")
     ap.add_argument("--summary", type=Path, help="summary TSV (AUROC and AP, long form)")
+    ap.add_argument("--markdown", type=Path, help="markdown table of the methods (README)")
     args = ap.parse_args()
 
     from gsea_plus.library.gmt import read_gmt
@@ -449,6 +483,9 @@ def main() -> None:
         methods += simplex(g.split(","), args.step)
     seen = set()
     methods = [m for m in methods if not (m[0] in seen or seen.add(m[0]))]
+    missing = {p for _, w in methods for p in w} - set(parts)
+    if missing:
+        raise SystemExit(f"methods use undefined parts: {sorted(missing)}")
     per_task = evaluate(tasks, parts, methods, mode=args.standardize)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -459,6 +496,8 @@ def main() -> None:
             [auc.stack().rename("median_auroc"), apt.stack().rename("mean_ap")], axis=1
         ).reset_index()
         long.to_csv(args.summary, sep="\t", index=False, float_format="%.4f")
+    if args.markdown:
+        args.markdown.write_text(markdown_table(auc, apt))
     pd.set_option("display.width", 250)
     pd.set_option("display.max_rows", 500)
     pd.set_option("display.max_columns", 50)
