@@ -170,8 +170,11 @@ def test_bundled_model_describes_its_parts():
 def test_explain_columns_sum_to_the_score_and_name_the_corpus_sets():
     df = predict(GLYCOLYSIS[:6], top=15, explain=True)
     parts = ["setknn", "autoencoder", "ease", "band"]
-    assert list(df.columns) == ["Rank", "Gene", "Score", "Probability", "In input", *parts]
+    base = ["Rank", "Gene", "Score", "Probability", "In input"]
+    assert list(df.columns) == [*base, *parts, "Top set"]
     np.testing.assert_allclose(df[parts].sum(axis=1), df["Score"], atol=1e-4)
+    # the top predictions come from similar corpus sets, each named with its library
+    assert df["Top set"].head(5).str.contains(r"\[.+/.+\]").all()
     sets = load_model().similar_sets(GLYCOLYSIS[:6], top=5)
     assert list(sets.columns) == ["Rank", "Term", "Source", "Similarity", "Overlap", "Size"]
     assert sets["Similarity"].is_monotonic_decreasing and (sets["Overlap"] >= 3).all()

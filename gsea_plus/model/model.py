@@ -204,6 +204,14 @@ class Model:
             network, BlendScorer(parts), source=str(directory), vocab=vocab, parts=parts_spec
         )
 
+    def knn_part(self):
+        """The blend's :class:`~gsea_plus.model.knn.SetKnnScorer`, or ``None``."""
+        from gsea_plus.model.knn import SetKnnScorer
+
+        if isinstance(self.scorer, BlendScorer):
+            return next((s for s, _, _ in self.scorer.parts if isinstance(s, SetKnnScorer)), None)
+        return None
+
     def similar_sets(self, genes: Sequence[str], *, top: int = 10):
         """The corpus sets most similar to a gene list: what ``setknn`` votes with.
 
@@ -227,11 +235,7 @@ class Model:
         """
         import pandas as pd
 
-        from gsea_plus.model.knn import SetKnnScorer
-
-        knn = None
-        if isinstance(self.scorer, BlendScorer):
-            knn = next((s for s, _, _ in self.scorer.parts if isinstance(s, SetKnnScorer)), None)
+        knn = self.knn_part()
         if knn is None:
             raise ModelError(f"the {self.family} model {self.source} keeps no corpus sets")
         ids, _ = lookup_ids(self._index, list(genes))
@@ -448,8 +452,9 @@ def predict(
         For a blended model, add one column per part (``setknn``, ``autoencoder``,
         ``ease``, ``band``...): its weighted, standardized score, so the columns sum to
         ``Score``. A gene carried by ``band`` alone is predicted for its position, not
-        its function. :meth:`Model.similar_sets` lists the corpus sets behind
-        ``setknn``.
+        its function. With a ``setknn`` part, ``Top set`` names the most similar
+        corpus set that holds the gene (``term [source library]``; empty when no
+        voting set holds it); :meth:`Model.similar_sets` lists all of them.
 
     Returns
     -------
@@ -498,6 +503,9 @@ def predict(
     if explain and isinstance(m.scorer, BlendScorer):
         for name, part in m.scorer.contributions([ids]):
             df[name] = part[0][order].astype(float)
+        knn = m.knn_part()
+        if knn is not None:
+            df["Top set"] = _top_sets(knn, ids, order)
     df.attrs["unknown"] = unknown
     df.attrs["model"] = m.source
     return df
@@ -528,6 +536,24 @@ def embed(
         return m.encode_ids(many)
     ids, _ = _known(m, _input_genes(genes))  # type: ignore[arg-type]  # one list here
     return m.encode_ids([ids])[0]
+
+
+def _top_sets(knn, ids: np.ndarray, genes: np.ndarray) -> list[str]:
+    """For each gene, the most similar voting corpus set that holds it ("" if none)."""
+    rows, sims = knn.similar_sets([ids])
+    rows, sims = rows[0], sims[0]
+    held = knn.matrix[rows][:, genes].toarray() > 0  # voters x genes
+    best = np.where(held, sims[:, None], -np.inf).argmax(axis=0)
+    mem = knn.memory
+    out = []
+    for j, b in enumerate(best):
+        if not held[b, j]:
+            out.append("")
+            continue
+        r = rows[b]
+        term = mem.terms[r] if mem.terms else f"set {r}"
+        out.append(f"{term} [{mem.sources[mem.source[r]]}]")
+    return out
 
 
 def read_gene_list_of(genes: Sequence[str]) -> list[str]:
