@@ -1,18 +1,19 @@
-"""Build the bundled model (gsea_plus/model/bundled/) from a trained autoencoder.
+"""Build the bundled model (gsea_plus/model/bundled/) from a float32 blend directory.
 
-Steps: load the float32 autoencoder written by ``gsea-plus model train``; compute each
-gene's strongest cosine co-occurrence partners in the training corpus; write the
-autoencoder as int8 (per-row scales) and the partners as uint16 indices + uint8 values;
-check on a KEGG sample that the quantized blend stays within 0.002 median AUROC of the
-float32 one (written to quantization.json, re-checked by the tests); write the model
-card with the corpus per source library, hyperparameters, the benchmark table and
-sha256 of every file.
+The parts are fitted by ``gsea_plus.model.blend.fit_blend_model`` (the training path:
+set memory, EASE and bands from the corpus, plus an autoencoder trained by ``gsea-plus
+model train``), written unquantized (``dtype="float32"``). This script re-writes that
+directory quantized (autoencoder rows int8, EASE int8, neighbors uint8, one float32
+scale per row each; the set memory and bands are exact), checks on a KEGG sample that
+the quantized blend stays within 0.002 median AUROC of the float32 one (written to
+quantization.json and re-checked by the tests; a check of numerical fidelity, not a
+choice), and writes the model card: parts, files and sha256, corpus per source
+library, training records, the benchmark table.
 
-Usage::
+Usage (the shipped bundle, issue 13)::
 
-    python benchmarks/build_bundle.py --autoencoder runs/softmax_p05 \\
-        --corpus corpus.gmt.gz --neighbors nb.npz --k 256 --weight 0.3 \\
-        [--benchmark benchmarks/out/model_eval_full.tsv]
+    python benchmarks/build_bundle.py --from /tmp/blend_f32 --corpus corpus.gmt.gz \
+        [--benchmark benchmarks/results/model_eval_full.tsv] [--variants snippet.md]
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ BUNDLED = ROOT / "gsea_plus" / "model" / "bundled"
 
 from gsea_plus.genes import SymbolMapper  # noqa: E402
 from gsea_plus.library.gmt import read_gmt  # noqa: E402
-from gsea_plus.model.bundle import write_blend_model  # noqa: E402
+from gsea_plus.model.bundle import BlendPart, file_sha256, write_blend  # noqa: E402
+from gsea_plus.model.ease import EASE_FILE, read_sparse_rows  # noqa: E402
 from gsea_plus.model.evaluate import (  # noqa: E402
     evaluate_tasks,
     normalize_sets,
@@ -43,7 +45,6 @@ from gsea_plus.model.evaluate import (  # noqa: E402
 )
 from gsea_plus.model.model import Model  # noqa: E402
 from gsea_plus.model.network import Autoencoder  # noqa: E402
-from gsea_plus.model.scorers import CooccurrenceScorer  # noqa: E402
 
 #: The quantization check, repeated by tests/test_model_evaluate.py.
 QUANT_CHECK = {"library": "KEGG_2021_Human", "max_terms": 60, "repeats": 2, "seed": 0}
@@ -66,104 +67,195 @@ def median_auroc(scorer, tasks) -> float:
     return float(summarize(evaluate_tasks(scorer, tasks), "m")["median_auroc"].iloc[0])
 
 
+def load_parts(directory: Path, net) -> tuple[list[BlendPart], dict]:
+    """The parts of a float32 blend directory, ready to be written again."""
+    from gsea_plus.model.bands import BandScorer
+    from gsea_plus.model.knn import SetMemory
+
+    spec = json.loads((directory / "blend.json").read_text())
+    fit = json.loads((directory / "fit.json").read_text())
+    n = len(net.genes)
+    parts, meta = [], {"fit": fit}
+    for p in spec["parts"]:
+        kind, w = p["scorer"], float(p["weight"])
+        options = {k: v for k, v in p.items() if k not in ("scorer", "weight", "transform", "file")}
+        if kind == "autoencoder":
+            parts.append(BlendPart("autoencoder", w, p.get("transform", "log")))
+        elif kind == "ease":
+            idx, val = read_sparse_rows(directory / p.get("file", EASE_FILE), n)
+            parts.append(BlendPart("ease", w, indices=idx, values=val))
+            meta["ease"] = {**fit["ease"], "k_bundled": int(idx.shape[1])}
+        elif kind == "setknn":
+            parts.append(BlendPart("setknn", w, data=SetMemory.load(directory, n), options=options))
+            meta["setknn"] = options
+        elif kind == "band":
+            bands = BandScorer.load(directory / p.get("file", "bands.txt"), net.genes)
+            parts.append(BlendPart("band", w, data=bands.bands))
+            meta["band"] = {"placed": bands.n_placed}
+        else:
+            raise SystemExit(f"unsupported part {kind!r}")
+    return parts, meta
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--autoencoder", type=Path, required=True)
+    ap.add_argument("--from", dest="source", type=Path, required=True, help="float32 blend dir")
     ap.add_argument("--corpus", type=Path, required=True)
-    ap.add_argument("--neighbors", type=Path)
-    ap.add_argument("--k", type=int, default=256)
-    ap.add_argument("--weight", type=float, default=0.3, help="weight of the neighbors")
     ap.add_argument("--dtype", default="int8")
     ap.add_argument("--benchmark", type=Path, help="TSV from benchmarks/model_eval.py")
     ap.add_argument("--variants", type=Path, help="markdown snippet listing variants")
     ap.add_argument("--out", type=Path, default=BUNDLED)
     args = ap.parse_args()
 
-    net = Autoencoder.load(args.autoencoder)
+    net = Autoencoder.load(args.source)
     corpus_sets = read_gmt(args.corpus)
-    if args.neighbors and args.neighbors.exists():
-        z = np.load(args.neighbors)
-        idx, val = z["idx"][:, : args.k], z["val"][:, : args.k]
-    else:
-        co = CooccurrenceScorer([s.genes for s in corpus_sets], net.genes)
-        idx, val = co.neighbors(args.k)
-    weights = (1.0 - args.weight, args.weight)
-
-    # float32 reference, then the quantized bundle
-    ref_dir = Path("/tmp/gsea_plus_bundle_f32")
-    if ref_dir.exists():
-        shutil.rmtree(ref_dir)
-    write_blend_model(
-        net, ref_dir, neighbors=(idx, val.astype(np.float32)), weights=weights, dtype="float32"
+    parts, meta = load_parts(args.source, net)
+    old_card = (
+        (args.out / "MODEL_CARD.md").read_text() if (args.out / "MODEL_CARD.md").exists() else ""
     )
+    meta["ae_training"] = autoencoder_section(old_card)
     if args.out.exists():
         for p in args.out.iterdir():
             p.unlink()
-    sha = write_blend_model(net, args.out, neighbors=(idx, val), weights=weights, dtype=args.dtype)
+    sha = write_blend(args.out, parts, network=net, dtype=args.dtype)
     tasks = quant_tasks(net.genes)
     check = {}
-    for name, path in (("float32", ref_dir), (args.dtype, args.out)):
+    f16 = Path("/tmp/gsea_plus_bundle_f16")
+    if f16.exists():
+        shutil.rmtree(f16)
+    write_blend(f16, parts, network=net, dtype="float16")
+    for name, path in (("float32", args.source), (args.dtype, args.out), ("float16", f16)):
         m = Model.load(path)
         check[name] = {
             "model": median_auroc(m, tasks),
             "autoencoder": median_auroc(m.autoencoder, tasks),
         }
-    f16 = Path("/tmp/gsea_plus_bundle_f16")
-    write_blend_model(net, f16, neighbors=(idx, val), weights=weights, dtype="float16")
-    m16 = Model.load(f16)
-    check["float16"] = {
-        "model": median_auroc(m16, tasks),
-        "autoencoder": median_auroc(m16.autoencoder, tasks),
-    }
     quant = {"check": QUANT_CHECK, "median_auroc": check}
     (args.out / "quantization.json").write_text(json.dumps(quant, indent=2) + "\n")
     print(json.dumps(quant, indent=2))
     diff = abs(check["float32"]["model"] - check[args.dtype]["model"])
     if diff > 0.002:
         raise SystemExit(f"quantization costs {diff:.4f} median AUROC (> 0.002)")
-    write_card(args, net, corpus_sets, sha, quant)
+    fit = dict(meta["fit"])  # machine paths -> what a reader can reproduce
+    fit["corpus"] = "gsea-plus model corpus ../shared/data/training (default EXCLUDE.txt)"
+    fit["autoencoder"] = "the autoencoder of issue 3 (model.safetensors, unchanged)"
+    if fit.get("gene_info"):
+        fit["gene_info"] = "../shared/data/mapping/" + Path(fit["gene_info"]).name
+    (args.out / "fit.json").write_text(json.dumps(fit, indent=2) + "\n")
+    sha = {
+        p.name: file_sha256(p)
+        for p in sorted(args.out.iterdir())
+        if p.is_file() and p.name != "MODEL_CARD.md"
+    }
+    write_card(args, net, corpus_sets, sha, quant, parts, meta)
 
 
-def write_card(args, net, corpus_sets, sha, quant) -> None:
-    train = json.loads((args.autoencoder / "train.json").read_text())
+def autoencoder_section(card: str) -> str:
+    """The autoencoder's training record of the previous card (its weights are kept)."""
+    marker = "### Autoencoder"
+    start = card.find(marker)
+    if start >= 0:  # a card written by this script
+        start = card.find("\n", start) + 1
+    else:  # the issue-3 card: the whole "## Training" section
+        start = card.find("## Training\n")
+        if start < 0:
+            return ""
+        start += len("## Training\n")
+    end = card.find("\n## ", start)
+    return card[start : end if end >= 0 else None].strip()
+
+
+PART_TEXT = {
+    "setknn": (
+        "**setknn** (nearest corpus sets): the list is compared with every corpus set "
+        "(overlap, each input gene weighted by log(n_sets / sets with the gene), divided by "
+        "size^{alpha}); the {top} most similar sets vote for their genes with weight "
+        "similarity^{power}, and a gene's votes are divided by (sets with the gene)^{beta}. "
+        "Stored: the corpus sets as vocabulary columns (`sets.npz`) with their names and "
+        "source libraries (`sets.tsv.gz`)."
+    ),
+    "autoencoder": (
+        "**autoencoder**: the published GSFM architecture (encoder {enc}, decoder {dec}, "
+        "dropout {dropout}) trained with a multinomial (softmax) likelihood and input "
+        "corruption (partition {partition}); the blend uses its log-probabilities. Its "
+        "encoder output is the {d}-d set embedding (`gsea_plus.embed`). Weights unchanged "
+        "since issue 3."
+    ),
+    "ease": (
+        "**ease**: a closed-form linear autoencoder (EASE, Steck 2019) of the corpus, "
+        "B = I - P diag(1/diag P), P = (X^T W X + {lam:g} I)^-1 with each set weighted by "
+        "size^-{size_power:g}; each gene keeps its {k} largest outgoing weights "
+        "(`ease.safetensors`). A gene's score is the sum of its weights from the input genes."
+    ),
+    "band": (
+        "**band** (genomic neighbourhood): the number of input genes in the gene's "
+        "cytogenetic band (NCBI gene_info 2021-02 `map_location`, {placed} genes placed; "
+        "`bands.txt`). It carries no function: it is there for trait (GWAS) lists, whose "
+        "genes cluster around associated loci."
+    ),
+}
+
+
+def write_card(args, net, corpus_sets, sha, quant, parts, meta) -> None:
     cfg = net.config
     per_source = Counter(s.description for s in corpus_sets)
     genes = Counter(g for s in corpus_sets for g in s.genes)
     sizes = np.array([len(s.genes) for s in corpus_sets])
+    fit = meta["fit"]
     lines = [
         "# gsea-plus bundled gene set model",
         "",
-        "A gene set foundation model in the GSFM family (Clarke, Marino, Ma'ayan, Patterns 2025)",
-        "trained by gsea-plus on the offline corpus of `../shared/data/training/` (benchmark",
+        "A gene set model in the GSFM family (Clarke, Marino, Ma'ayan, Patterns 2025), built",
+        "by gsea-plus from the offline corpus of `../shared/data/training/` (benchmark",
         "libraries excluded by `EXCLUDE.txt`). Given part of a gene set it scores every",
-        "vocabulary gene. It is a blend of two parts, each standardized per list:",
+        f"vocabulary gene. It blends {len(parts)} parts; each part's scores are standardized "
+        f"per list (mean 0, sd 1 over the {len(net.genes)} genes) and summed with the weights "
+        "of `blend.json`:",
         "",
-        f"* the autoencoder (published GSFM architecture: encoder {cfg.encoder_dims}, decoder "
-        f"{cfg.decoder_dims}, dropout {cfg.dropout}), trained with a multinomial (softmax) "
-        f"likelihood and input corruption (partition {cfg.partition}); weight "
-        f"{1 - args.weight:g} on its log-probabilities. Its encoder output is the "
-        f"{cfg.d_model}-d set embedding (`gsea_plus.embed`).",
-        f"* normalized co-occurrence in the same corpus (count / sqrt(n_i n_j)), pruned to each "
-        f"gene's {args.k} strongest partners (symmetrized); weight {args.weight:g} on the square "
-        "root of the mean weight to the input genes.",
+    ]
+    ease_settings = (meta.get("ease") or {}).get("settings", meta.get("ease") or {})
+    for p in parts:
+        fmt = {
+            "enc": cfg.encoder_dims,
+            "dec": cfg.decoder_dims,
+            "dropout": cfg.dropout,
+            "partition": cfg.partition,
+            "d": cfg.d_model,
+            "lam": ease_settings.get("lam", float("nan")),
+            "size_power": ease_settings.get("size_power", 0.0),
+            "k": (meta.get("ease") or {}).get("k_bundled"),
+            "placed": (meta.get("band") or {}).get("placed"),
+            **(meta.get("setknn") or {}),
+        }
+        lines.append(f"* weight {p.weight:g}: " + PART_TEXT[p.scorer].format(**fmt))
+    lines += [
         "",
-        "`predict` ranks by the blend (`Score`) and reports the autoencoder's probability.",
+        "`predict` ranks by the blend (`Score`) and reports the autoencoder's probability; "
+        "`embed` uses the autoencoder's encoder. The weights and the set-kNN options were "
+        "chosen on validation libraries that are excluded from the corpus and are neither "
+        "benchmark libraries nor versions of one (Reactome_2016, WikiPathways_2019_Human, "
+        "GO_Molecular_Function_2018, PheWeb_2019, dbGaP); see `benchmarks/README.md`, "
+        '"Model search (issue 13)".',
         "",
         "## Files",
         "",
         "| file | bytes | sha256 |",
         "|---|---:|---|",
     ]
+    total = 0
     for name, digest in sha.items():
         size = (args.out / name).stat().st_size
+        total += size
         lines.append(f"| {name} | {size} | `{digest}` |")
     lines += [
+        f"| (all, this card excluded) | {total} | |",
         "",
-        f"Autoencoder weights: {args.dtype} with one float32 scale per output row; neighbors: "
-        "uint16 indices, uint8 values with one scale per gene.",
+        f"Autoencoder weights: {args.dtype} with one float32 scale per output row; EASE: "
+        "uint16 indices, int8 values with one scale per gene; set memory: delta-coded uint16 "
+        "columns in a compressed npz (read without pickle); bands: text.",
         "Quantization check (median AUROC on a KEGG_2021_Human sample, "
         f"{QUANT_CHECK['max_terms']} terms x {QUANT_CHECK['repeats']} splits, seed "
-        f"{QUANT_CHECK['seed']}):",
+        f"{QUANT_CHECK['seed']}; a check of numerical fidelity, not a choice):",
         "",
         "| weights | blend | autoencoder |",
         "|---|---:|---:|",
@@ -172,7 +264,7 @@ def write_card(args, net, corpus_sets, sha, quant) -> None:
         lines.append(f"| {k} | {v['model']:.4f} | {v['autoencoder']:.4f} |")
     lines += [
         "",
-        "## Training corpus",
+        "## Corpus",
         "",
         f"{len(corpus_sets)} gene sets (10 < size < 1000 after HGNC normalization, exact "
         f"duplicates removed), {len(genes)} distinct genes, "
@@ -184,35 +276,46 @@ def write_card(args, net, corpus_sets, sha, quant) -> None:
     ]
     for src, n in sorted(per_source.items()):
         lines.append(f"| {src} | {n} |")
-    hist = train["history"]
-    t = train["train"]
+    sec = fit.get("seconds", {})
     lines += [
         "",
         "## Training",
         "",
-        f"Adam lr {t['lr']}, batch {t['batch_size']}, ReduceLROnPlateau(factor {t['lr_factor']}, "
-        f"patience {t['lr_patience']}) on the validation loss, {t['val_fraction']:.0%} of the "
-        f"sets held out ({train['n_val']} validation / {train['n_train']} training), seed "
-        f"{t['seed']}, {len(hist)} epochs, {train['seconds'] / 60:.1f} min wall time on 2 CPU "
-        "cores (shared with other work).",
+        "### Corpus parts (`gsea_plus.model.blend.fit_blend_model`, numpy/LAPACK, no torch)",
         "",
-        "| epoch | train loss | val loss | lr |",
-        "|---:|---:|---:|---:|",
+        f"One thread on the 2 shared cores: set memory {sec.get('setknn', 0):.0f} s, EASE "
+        f"{sec.get('ease', 0) / 60:.1f} min (Gram matrix and a float32 Cholesky inverse of "
+        f"{len(net.genes)} x {len(net.genes)}), bands {sec.get('band', 0):.0f} s; "
+        f"{sec.get('total', 0) / 60:.1f} min in all.",
+        "",
+        "### Autoencoder (`gsea-plus model train`, torch; issue 3, weights unchanged)",
+        "",
+        meta.get("ae_training") or "(record not available)",
     ]
-    for h in hist:
-        lines.append(
-            f"| {h['epoch']} | {h['train_loss']:.4f} | {h['val_loss']:.4f} | {h['lr']:.2e} |"
-        )
     if args.benchmark and args.benchmark.exists():
         df = pd.read_csv(args.benchmark, sep="\t")
         lines += [
             "",
-            "## Benchmark (paper protocol; median over terms of per-term median AUROC)",
+            "## Benchmark (paper protocol, 5 splits, every term; median over terms of the "
+            "per-term median AUROC, mean AP in parentheses)",
+            "",
+            "Command: `python benchmarks/model_eval.py --corpus corpus.gmt.gz --out "
+            f"{args.benchmark}`.",
             "",
         ]
         lines += benchmark_table(df)
     if args.variants and args.variants.exists():
-        lines += ["", args.variants.read_text().strip()]
+        lines += [
+            "",
+            "## Variants tried",
+            "",
+            "Sample: at most 300 terms per library, 2 splits per term, seed 0; variants and "
+            "weights were chosen on the `val` columns only (the benchmark columns are "
+            "reported, never used to choose). ChEA* is chea3 Literature_ChIP-seq. Command "
+            'and discussion: `benchmarks/README.md`, "Model search (issue 13)".',
+            "",
+            args.variants.read_text().strip(),
+        ]
     (args.out / "MODEL_CARD.md").write_text("\n".join(lines) + "\n")
 
 
@@ -229,7 +332,10 @@ def benchmark_table(df: pd.DataFrame) -> list[str]:
     for (lib, proto), g in df.groupby(["library", "protocol"], sort=False):
         vals = {r.method: r for r in g.itertuples()}
         n = int(vals["model"].n_terms) if "model" in vals else ""
-        cells = [f"{vals[m].median_auroc:.3f}" if m in vals else "" for m in methods]
+        cells = [
+            f"{vals[m].median_auroc:.3f} ({vals[m].mean_ap:.3f})" if m in vals else ""
+            for m in methods
+        ]
         out.append(f"| {lib} | {proto} | {n} | " + " | ".join(cells) + " |")
     return out
 

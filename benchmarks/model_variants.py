@@ -1,5 +1,9 @@
 """Quick comparison of model variants (issue 3) on samples of terms, by the paper protocol.
 
+Superseded by ``benchmarks/model_search.py`` (issue 13), which also drops
+GWAS_Catalog_2019 from the validation libraries: it is an older version of the
+GWAS_Catalog_2023 benchmark. Kept to reproduce the issue-3 table.
+
 Scores each variant once per task and derives the blends from cached scores, so a
 grid of blend weights costs little. Two groups of libraries:
 

@@ -204,3 +204,43 @@ def test_cli_evaluate_tsv(tmp_path, default_corpus):
     assert {r["library"] for r in rows} == {"MSigDB_Hallmark_2020", "KEGG_2016->KEGG_2021_Human"}
     model_rows = [r for r in rows if r["method"] == "model"]
     assert all(float(r["median_auroc"]) > 0.7 for r in model_rows)
+
+
+def test_default_corpus_from_the_environment(tmp_path, monkeypatch):
+    from gsea_plus.library.gmt import write_gmt
+    from gsea_plus.model.evaluate import CORPUS_ENV, TRAINING_ENV, default_corpus
+
+    corpus = tmp_path / "corpus.gmt.gz"
+    write_gmt([GeneSet("s1", "src", tuple(f"G{i}" for i in range(12)))], corpus)
+    monkeypatch.setenv(CORPUS_ENV, str(corpus))
+    found = default_corpus()
+    assert found.sets == [tuple(f"G{i}" for i in range(12))] and found.source == str(corpus)
+    monkeypatch.setenv(CORPUS_ENV, str(tmp_path / "missing.gmt.gz"))
+    assert default_corpus().sets is None
+    # nothing configured and no training data: the note says how to get the baselines
+    monkeypatch.delenv(CORPUS_ENV)
+    monkeypatch.setenv(TRAINING_ENV, str(tmp_path / "no-such-dir"))
+    found = default_corpus()
+    assert found.sets is None
+    assert "--corpus" in found.note and "gsea-plus model corpus" in found.note
+
+
+def test_default_corpus_is_built_once_from_training_data(tmp_path, monkeypatch):
+    from gsea_plus.library.gmt import write_gmt
+    from gsea_plus.model.evaluate import TRAINING_ENV, default_corpus
+
+    training = tmp_path / "data" / "training"
+    (training / "lib").mkdir(parents=True)
+    genes = [f"GENE{i}" for i in range(40)]
+    write_gmt(
+        [GeneSet(f"t{i}", "", tuple(genes[i : i + 15])) for i in range(5)],
+        training / "lib" / "A.gmt.gz",
+    )
+    write_gmt([GeneSet("bench", "", tuple(genes[:20]))], training / "lib" / "Bench.gmt.gz")
+    (training / "EXCLUDE.txt").write_text("lib/Bench.gmt.gz\n")
+    monkeypatch.setenv(TRAINING_ENV, str(training))
+    messages = []
+    first = default_corpus(progress=messages.append)
+    assert len(first.sets) == 5 and messages  # built, EXCLUDE.txt applied
+    assert default_corpus(build=False).source == first.source  # cached: not rebuilt
+    assert default_corpus(progress=messages.append).sets == first.sets and len(messages) == 1

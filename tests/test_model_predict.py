@@ -138,15 +138,44 @@ def test_predict_import_does_not_load_torch():
 def test_blend_score_is_the_documented_formula():
     model = load_model()
     spec = json.loads((BUNDLED / "blend.json").read_text())
-    weights = {p["scorer"]: p["weight"] for p in spec["parts"]}
+    kinds = [p["scorer"] for p in spec["parts"]]
+    assert kinds == [scorer.name for scorer, _, _ in model.scorer.parts]
     rng = np.random.default_rng(5)
     ids = [rng.choice(len(model.vocab), size=n, replace=False) for n in (3, 20, 60)]
-    ae = model.autoencoder.score_ids(ids).astype(np.float64)
-    neighbors = model.scorer.parts[1][0].score_ids(ids).astype(np.float64)
 
     def z(s):
-        return (s - s.mean(1, keepdims=True)) / s.std(1, keepdims=True)
+        sd = s.std(1, keepdims=True)
+        return (s - s.mean(1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
 
-    ref = weights["autoencoder"] * z(np.log(ae)) + weights["neighbors"] * z(np.sqrt(neighbors))
-    np.testing.assert_allclose(model.score_ids(ids), ref, atol=2e-4)
+    ref = np.zeros((len(ids), len(model.vocab)))
+    for part, (scorer, weight, transform) in zip(spec["parts"], model.scorer.parts, strict=True):
+        assert weight == part["weight"] and transform == part.get("transform", "none")
+        if part["scorer"] == "autoencoder":
+            raw = np.log(model.autoencoder.score_ids(ids).astype(np.float64))
+        else:
+            raw = scorer.score_ids(ids).astype(np.float64)
+        ref += weight * z(raw)
+    np.testing.assert_allclose(model.score_ids(ids), ref, atol=5e-4)
+    ae = model.autoencoder.score_ids(ids).astype(np.float64)
     np.testing.assert_allclose(ae.sum(axis=1), 1.0, rtol=1e-4)  # softmax probabilities
+
+
+def test_bundled_model_describes_its_parts():
+    info = load_model().describe()
+    assert info["family"] == "blend" and info["embedding"] == 256
+    assert [p["scorer"] for p in info["parts"]] == ["setknn", "autoencoder", "ease", "band"]
+    assert {f["name"] for f in info["files"]} >= {"sets.npz", "ease.safetensors", "bands.txt"}
+
+
+def test_explain_columns_sum_to_the_score_and_name_the_corpus_sets():
+    df = predict(GLYCOLYSIS[:6], top=15, explain=True)
+    parts = ["setknn", "autoencoder", "ease", "band"]
+    base = ["Rank", "Gene", "Score", "Probability", "In input"]
+    assert list(df.columns) == [*base, *parts, "Top set"]
+    np.testing.assert_allclose(df[parts].sum(axis=1), df["Score"], atol=1e-4)
+    # the top predictions come from similar corpus sets, each named with its library
+    assert df["Top set"].head(5).str.contains(r"\[.+/.+\]").all()
+    sets = load_model().similar_sets(GLYCOLYSIS[:6], top=5)
+    assert list(sets.columns) == ["Rank", "Term", "Source", "Similarity", "Overlap", "Size"]
+    assert sets["Similarity"].is_monotonic_decreasing and (sets["Overlap"] >= 3).all()
+    assert sets["Term"].str.len().gt(0).all() and sets["Source"].str.contains("/").all()

@@ -15,9 +15,11 @@ library's known genes minus the input.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +27,20 @@ import numpy as np
 import pandas as pd
 
 from gsea_plus.library.gmt import GeneSet
-from gsea_plus.model.scorers import GeneScorer, lookup_ids
+from gsea_plus.model.scorers import Genes, GeneScorer, lookup_ids
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "CORPUS_ENV",
+    "TRAINING_ENV",
+    "BaselineCorpus",
     "Task",
     "auroc",
     "average_precision",
+    "default_corpus",
     "evaluate_tasks",
+    "find_training_dir",
     "load_sets",
     "normalize_sets",
     "paper_tasks",
@@ -94,7 +101,7 @@ class Task:
 def paper_tasks(
     name: str,
     sets: Sequence[GeneSet],
-    vocab: Sequence[str],
+    vocab: Genes,
     *,
     repeats: int = 5,
     seed: int = 0,
@@ -141,7 +148,7 @@ def time_split_tasks(
     name: str,
     old: Sequence[GeneSet],
     new: Sequence[GeneSet],
-    vocab: Sequence[str],
+    vocab: Genes,
     *,
     seed: int = 0,
     max_terms: int | None = None,
@@ -313,3 +320,139 @@ def run_evaluation(
             columns=["library", "protocol", "method", "median_auroc", "mean_ap", "n_terms"]
         )
     return pd.concat(frames, ignore_index=True)
+
+
+#: A corpus GMT (from ``gsea-plus model corpus``) to compute the co-occurrence baselines on.
+CORPUS_ENV = "GSEA_PLUS_CORPUS"
+#: The training data directory the default corpus is built from.
+TRAINING_ENV = "GSEA_PLUS_TRAINING_DATA"
+_TRAINING_REL = Path("shared") / "data" / "training"
+
+HOW_TO_GET_BASELINES = (
+    "co-occurrence baselines skipped: no training corpus found. They need the corpus the "
+    "model was trained on: build it with `gsea-plus model corpus TRAINING_DIR -o "
+    "corpus.gmt.gz` and pass `--corpus corpus.gmt.gz`, or set "
+    f"{CORPUS_ENV}=corpus.gmt.gz, or {TRAINING_ENV}=TRAINING_DIR (the default corpus is "
+    "built from ../shared/data/training with its EXCLUDE.txt)."
+)
+
+
+@dataclass
+class BaselineCorpus:
+    """The corpus for the co-occurrence baselines, or why there is none.
+
+    Attributes
+    ----------
+    sets
+        The corpus gene sets (``None`` when no corpus was found).
+    source
+        The corpus file used (or ``""``).
+    note
+        One line for the user: where the corpus came from, or how to get one.
+    """
+
+    sets: list[tuple[str, ...]] | None
+    source: str
+    note: str
+
+
+def find_training_dir(start: Path | None = None) -> Path | None:
+    """The default training data directory, or ``None``.
+
+    ``$GSEA_PLUS_TRAINING_DATA`` first; else ``shared/data/training`` beside the current
+    directory or the package, or beside one of their first three parents.
+    """
+    env = os.environ.get(TRAINING_ENV)
+    if env:
+        path = Path(env).expanduser()
+        return path if path.is_dir() else None
+    bases = [Path(start) if start else Path.cwd(), Path(__file__).resolve().parent]
+    for base in bases:
+        for d in (base, *list(base.resolve().parents)[:4]):
+            candidate = d / _TRAINING_REL
+            if (candidate / "EXCLUDE.txt").exists():
+                return candidate
+    return None
+
+
+def _training_key(training: Path) -> str:
+    h = hashlib.sha256(str(training.resolve()).encode())
+    for p in sorted(training.rglob("*")):
+        if p.is_file():
+            st = p.stat()
+            h.update(f"{p.relative_to(training)}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()[:16]
+
+
+def default_corpus(
+    *,
+    start: Path | None = None,
+    build: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> BaselineCorpus:
+    """Find (or build once and cache) the default corpus for the co-occurrence baselines.
+
+    ``gsea-plus model evaluate`` calls this when ``--corpus`` is not given, so the
+    baselines are printed by default wherever the default corpus can be had.
+
+    Parameters
+    ----------
+    start
+        Where to look for ``shared/data/training`` (default: the current directory).
+    build
+        Build the corpus from the training directory when it is not cached yet (about
+        30 s; written to the cache as ``corpus/corpus-<hash>.gmt.gz``).
+    progress
+        Optional callable ``progress(message)``.
+
+    Returns
+    -------
+    BaselineCorpus
+        ``sets`` is ``None`` when no corpus could be found; ``note`` then says how to get
+        the baselines.
+    """
+    from gsea_plus.library.gmt import read_gmt
+
+    env = os.environ.get(CORPUS_ENV)
+    if env:
+        path = Path(env).expanduser()
+        if path.is_file():
+            return BaselineCorpus(
+                [s.genes for s in read_gmt(path)], str(path), f"baseline corpus: {path}"
+            )
+        return BaselineCorpus(
+            None, "", f"{CORPUS_ENV}={env}: no such file. " + HOW_TO_GET_BASELINES
+        )
+    training = find_training_dir(start)
+    if training is None:
+        return BaselineCorpus(None, "", HOW_TO_GET_BASELINES)
+    from gsea_plus.library.cache import cache_dir
+
+    cached = cache_dir("corpus") / f"corpus-{_training_key(training)}.gmt.gz"
+    if not cached.exists():
+        if not build:
+            return BaselineCorpus(None, "", HOW_TO_GET_BASELINES)
+        from gsea_plus.library.gmt import write_gmt
+        from gsea_plus.model.corpus import build_corpus
+
+        if progress is not None:
+            progress(f"building the default corpus from {training} (once; cached)")
+        mapping = training.parent / "mapping"
+        hgnc = mapping / "hgnc_complete_set.subset.tsv.gz"
+        ortho = mapping / "human_mouse_orthologs_homologene_2014.tsv.gz"
+        exclude = training / "EXCLUDE.txt"
+        corpus = build_corpus(
+            [training],
+            hgnc=hgnc if hgnc.exists() else None,
+            orthologs=ortho if ortho.exists() else None,
+            exclude=exclude if exclude.exists() else None,
+        )
+        tmp = cached.with_name(cached.name + ".part.gmt.gz")
+        write_gmt(corpus.sets, tmp)
+        tmp.replace(cached)
+    sets = [s.genes for s in read_gmt(cached)]
+    return BaselineCorpus(
+        sets,
+        str(cached),
+        f"baseline corpus: {len(sets)} sets built from {training} (cached at {cached})",
+    )

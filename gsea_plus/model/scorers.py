@@ -5,7 +5,8 @@ belong with the list). :class:`GeneScorer` is the interface that evaluation,
 prediction and model-augmented enrichment use; implementations here are the
 autoencoder (:class:`AutoencoderScorer`), exact corpus co-occurrence
 (:class:`CooccurrenceScorer`, the baseline), its pruned, stored form
-(:class:`NeighborScorer`), a weighted blend (:class:`BlendScorer`) and random scores.
+(:class:`NeighborScorer`), a linear autoencoder's pruned weights (:class:`EaseScorer`),
+a weighted blend (:class:`BlendScorer`) and random scores.
 """
 
 from __future__ import annotations
@@ -21,11 +22,16 @@ from gsea_plus.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
 
+#: Gene symbols: a sequence or a numpy string array.
+Genes = Sequence[str] | np.ndarray
+
 __all__ = [
     "AutoencoderScorer",
     "BlendScorer",
     "CooccurrenceScorer",
+    "EaseScorer",
     "GeneScorer",
+    "Genes",
     "NeighborScorer",
     "RandomScorer",
     "lookup_ids",
@@ -109,8 +115,8 @@ class _Base:
         raise ModelError(f"the {self.name} scorer has no set encoding")
 
 
-def multi_hot(ids: Sequence[np.ndarray], n_cols: int, weights=None) -> sp.csr_matrix:
-    """A sparse (lists x ``n_cols``) matrix with a 1 (or the weight) at each list's ids."""
+def multi_hot(ids: Sequence[np.ndarray], n_cols: int) -> sp.csr_matrix:
+    """The lists x ``n_cols`` 0/1 matrix (float32, CSR) of per-list column indices."""
     indptr = np.zeros(len(ids) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(i) for i in ids])
     indices = np.concatenate(ids).astype(np.int64) if len(ids) else np.zeros(0, np.int64)
@@ -156,9 +162,7 @@ class CooccurrenceScorer(_Base):
         ``"none"`` (counts) or ``"cosine"`` (counts / sqrt(n_i * n_j), n = sets per gene).
     """
 
-    def __init__(
-        self, sets: Sequence[Sequence[str]], vocab: Sequence[str], *, normalize: str = "none"
-    ):
+    def __init__(self, sets: Sequence[Sequence[str]], vocab: Genes, *, normalize: str = "none"):
         if normalize not in ("none", "cosine"):
             raise InputError(f"normalize must be 'none' or 'cosine', got {normalize!r}")
         self.vocab = np.asarray(vocab, dtype=str)
@@ -242,7 +246,7 @@ class NeighborScorer(_Base):
 
     name = "neighbors"
 
-    def __init__(self, vocab: Sequence[str], indices: np.ndarray, values: np.ndarray):
+    def __init__(self, vocab: Genes, indices: np.ndarray, values: np.ndarray):
         self.vocab = np.asarray(vocab, dtype=str)
         n, k = indices.shape
         rows = np.repeat(np.arange(n), k)
@@ -260,13 +264,49 @@ class NeighborScorer(_Base):
         return s / sizes[:, None]
 
 
+class EaseScorer(_Base):
+    """A linear autoencoder (EASE) with pruned weights: the score of gene g is sum_i B[i, g].
+
+    ``B`` is kept as each input gene's ``k`` largest outgoing weights (not symmetrized:
+    ``B`` is not symmetric), so a list scores every gene by one sparse product.
+
+    Parameters
+    ----------
+    vocab
+        The genes (rows and columns of ``B``).
+    indices, values
+        genes x k column indices and weights of each row's kept entries.
+    """
+
+    name = "ease"
+
+    def __init__(self, vocab: Genes, indices: np.ndarray, values: np.ndarray):
+        self.vocab = np.asarray(vocab, dtype=str)
+        n, k = indices.shape
+        if n != len(self.vocab) or values.shape != indices.shape:
+            raise ModelError(
+                f"EASE weights have shape {indices.shape}/{values.shape}; expected "
+                f"({len(self.vocab)}, k)"
+            )
+        rows = np.repeat(np.arange(n), k)
+        self.matrix = sp.csr_matrix(
+            (values.astype(np.float32).ravel(), (rows, indices.ravel().astype(np.int64))),
+            shape=(n, n),
+        )
+
+    def score_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores (n x genes): the summed weights from the input genes."""
+        q = multi_hot(list(ids), len(self.vocab))
+        return np.asarray((q @ self.matrix).todense(), dtype=np.float32)
+
+
 class BlendScorer(_Base):
     """A weighted sum of the standardized scores of several scorers on one vocabulary.
 
-    Each part's scores are transformed (``log`` of probabilities for the
-    autoencoder, identity otherwise), standardized per list over the genes, and summed
-    with the given weights. ``score_ids`` returns a probability-like value: a logistic
-    of the blended score (monotone, so rankings are the blend's).
+    Each part's scores are transformed (``log``: log-probabilities, the logits for a
+    softmax autoencoder; ``sqrt``: square root; ``none``: as is), standardized per list
+    over the genes (mean 0, sd 1), and summed with the given weights. ``score_ids``
+    returns that sum (a z-score-like value, not a probability).
     """
 
     name = "blend"
@@ -281,9 +321,12 @@ class BlendScorer(_Base):
         self.vocab = vocab
         self.parts = list(parts)
 
-    def blended(self, ids: Sequence[np.ndarray]) -> np.ndarray:
-        """The weighted sum of standardized part scores."""
-        total = None
+    def contributions(self, ids: Sequence[np.ndarray]):
+        """Each part's weighted, standardized scores, in order: ``(name, n x genes)``.
+
+        They sum to :meth:`blended`; ``predict(..., explain=True)`` shows them so that a
+        user sees which evidence a prediction rests on.
+        """
         for scorer, weight, transform in self.parts:
             if transform == "log" and hasattr(scorer, "log_score_ids"):
                 # standardizing removes any per-list constant, so logits suffice
@@ -299,10 +342,17 @@ class BlendScorer(_Base):
             factor = weight / np.where(sd > 0, sd, 1.0)
             s -= mu
             s *= factor
+            yield scorer.name, s
+
+    def blended(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+        """The weighted sum of standardized part scores."""
+        total: np.ndarray | None = None
+        for _, s in self.contributions(ids):
             if total is None:
                 total = s
             else:
                 total += s
+        assert total is not None  # the constructor requires a part
         return total
 
     def score_ids(self, ids: Sequence[np.ndarray]) -> np.ndarray:
@@ -324,7 +374,7 @@ class RandomScorer(_Base):
 
     name = "random"
 
-    def __init__(self, vocab: Sequence[str], *, seed: int = 0):
+    def __init__(self, vocab: Genes, *, seed: int = 0):
         self.vocab = np.asarray(vocab, dtype=str)
         self.rng = np.random.default_rng(seed)
 

@@ -64,8 +64,9 @@ def encode_sets(sets: Sequence[Sequence[str]], vocab: Vocab) -> tuple[np.ndarray
 def _build_module(config: ModelConfig):
     torch = _torch()
     nn = torch.nn
+    module_base: Any = nn.Module  # torch is imported here only, so mypy sees no class
 
-    class BagLinear(nn.Module):
+    class BagLinear(module_base):
         """A Linear layer whose weight is stored transposed (in x out) for embedding_bag.
 
         The gather over a contiguous (vocabulary x width) table is several times faster
@@ -89,10 +90,10 @@ def _build_module(config: ModelConfig):
                 + self.bias
             )
 
-    class MLP(nn.Module):
+    class MLP(module_base):
         def __init__(self, dims: list[int], dropout: float, *, bag: bool = False):
             super().__init__()
-            layers: list[nn.Module] = []
+            layers: list[Any] = []
             for k in range(len(dims) - 1):
                 first = bag and k == 0
                 layers.append(
@@ -102,7 +103,7 @@ def _build_module(config: ModelConfig):
                     layers += [nn.ReLU(), nn.Dropout(dropout)]
             self.layers = nn.Sequential(*layers)
 
-    class Autoencoder(nn.Module):
+    class Autoencoder(module_base):
         """The published GSFM autoencoder (module names match its checkpoints)."""
 
         def __init__(self, config: ModelConfig):
@@ -203,6 +204,195 @@ def _load_state(torch, module, optimizer, tensors: dict[str, Any]) -> None:
             }
 
 
+@dataclass
+class _Data:
+    """The corpus encoded over the vocabulary, split into training and validation rows."""
+
+    vocab: Vocab
+    config: ModelConfig
+    indptr: np.ndarray
+    indices: np.ndarray
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+
+
+@dataclass
+class _State:
+    """Where training stands: what a checkpoint saves and a resume restores."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    start_epoch: int = 0
+    best: float = math.inf
+    stale: int = 0
+
+
+def _read_sets(corpus: str | Path | Sequence[Sequence[str]]) -> list[Sequence[str]]:
+    """The corpus sets: from a GMT file, or upper-cased from a list of gene lists."""
+    if isinstance(corpus, (str, Path)):
+        from gsea_plus.library.gmt import read_gmt
+
+        sets: list[Sequence[str]] = [gs.genes for gs in read_gmt(corpus)]
+    else:
+        sets = [tuple(str(g).upper() for g in s) for s in corpus]
+    if len(sets) < 2:
+        raise InputError("training needs at least two gene sets")
+    return sets
+
+
+def _encode_corpus(
+    sets: Sequence[Sequence[str]],
+    base: ModelConfig | None,
+    vocab: Vocab | None,
+    min_sets: int,
+) -> tuple[Vocab, ModelConfig, np.ndarray, np.ndarray, np.ndarray]:
+    """The vocabulary, the config sized to it, the CSR sets and the usable set rows."""
+    from gsea_plus.model.corpus import build_vocab
+
+    if vocab is None:
+        from gsea_plus.library.gmt import GeneSet
+
+        vocab = Vocab(build_vocab((GeneSet("", "", tuple(s)) for s in sets), min_sets=min_sets))
+    base = base or ModelConfig(vocab_size=len(vocab))
+    config = ModelConfig.from_dict({**base.to_dict(), "vocab_size": len(vocab)})
+    indptr, indices = encode_sets(sets, vocab)
+    usable = np.flatnonzero(np.diff(indptr) >= 2)
+    if len(usable) < 2:
+        raise InputError("fewer than two sets have two or more vocabulary genes")
+    return vocab, config, indptr, indices, usable
+
+
+def _split_rows(
+    usable: np.ndarray, train: TrainConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded validation rows (sorted) and training rows (in permuted order)."""
+    perm = rng.permutation(usable)
+    n_val = max(1, int(round(len(perm) * train.val_fraction)))
+    return np.sort(perm[:n_val]), perm[n_val:]
+
+
+def _optimizer(torch, module, train: TrainConfig, dev):
+    """Adam and ReduceLROnPlateau on the validation loss."""
+    optimizer = torch.optim.Adam(
+        module.parameters(),
+        lr=train.lr,
+        weight_decay=train.weight_decay,
+        **({"fused": True} if dev.type in ("cpu", "cuda") else {}),
+    )
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=train.lr_factor, patience=train.lr_patience
+    )
+    return optimizer, scheduler
+
+
+def _resume(torch, output: Path, config: ModelConfig, module, optimizer, scheduler) -> _State:
+    """Restore weights, Adam moments, scheduler and history from ``output``'s checkpoint."""
+    from safetensors.torch import load_file
+
+    ckpt, ckpt_state = output / CHECKPOINT, output / CHECKPOINT_STATE
+    state = json.loads(ckpt_state.read_text())
+    if state.get("vocab_size") != config.vocab_size:
+        raise ModelError(f"{ckpt}: checkpoint vocabulary does not match the corpus")
+    _load_state(torch, module, optimizer, load_file(str(ckpt)))
+    scheduler.load_state_dict(state["scheduler"])
+    for group in optimizer.param_groups:
+        group["lr"] = state["lr"]
+    log.info("resuming from %s at epoch %d", ckpt, state["epoch"])
+    return _State(state["history"], state["epoch"], state["best"], state["stale"])
+
+
+def _save_checkpoint(
+    output: Path, config: ModelConfig, module, optimizer, scheduler, state: _State, epoch: int
+) -> None:
+    """Write the resumable checkpoint (safetensors + JSON) after ``epoch`` epochs."""
+    from safetensors.torch import save_file
+
+    save_file(_state_tensors(module, optimizer), str(output / CHECKPOINT))
+    (output / CHECKPOINT_STATE).write_text(
+        json.dumps(
+            {
+                "epoch": epoch,
+                "vocab_size": config.vocab_size,
+                "scheduler": scheduler.state_dict(),
+                "lr": optimizer.param_groups[0]["lr"],
+                "history": state.history,
+                "best": state.best,
+                "stale": state.stale,
+            },
+            default=float,
+        )
+    )
+
+
+def _progress_bar(*, show: bool):
+    """A rich progress bar on stderr, started (``None`` when not shown)."""
+    if not show:
+        return None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("epoch {task.fields[epoch]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True, highlight=False),
+        transient=False,
+    )
+    bar.start()
+    return bar
+
+
+def _train_epoch(
+    torch, module, optimizer, data: _Data, train: TrainConfig, rng, dev, bar, epoch: int
+) -> float:
+    """One pass over the training rows in a seeded order; the mean batch loss."""
+    module.train()
+    n_batches = math.ceil(len(data.train_rows) / train.batch_size)
+    order = rng.permutation(data.train_rows)
+    task = bar.add_task("train", total=n_batches, epoch=epoch + 1, loss=0.0) if bar else None
+    total = 0.0
+    config = data.config
+    for b in range(n_batches):
+        rows = order[b * train.batch_size : (b + 1) * train.batch_size]
+        idx, off, target = _batch_tensors(
+            torch, data.indptr, data.indices, rows, config.partition, rng, config.vocab_size, dev
+        )
+        loss = _loss(torch, module.forward_bags(idx, off), target, config.loss)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach())
+        if bar is not None and task is not None:
+            bar.update(task, advance=1, loss=total / (b + 1))
+    return total / n_batches
+
+
+def _write_report(
+    output: Path, train: TrainConfig, data: _Data, state: _State, seconds: float, stopped: str
+) -> None:
+    """Write ``train.json``: settings, history, time, split sizes, why training stopped."""
+    (output / "train.json").write_text(
+        json.dumps(
+            {
+                "train": train.to_dict(),
+                "history": state.history,
+                "seconds": seconds,
+                "n_train": int(len(data.train_rows)),
+                "n_val": int(len(data.val_rows)),
+                "stopped": stopped,
+            },
+            indent=2,
+        )
+    )
+
+
 def train_model(
     corpus: str | Path | Sequence[Sequence[str]],
     output: str | Path,
@@ -240,145 +430,49 @@ def train_model(
         torch device (default: ``cuda`` when available, else ``cpu``).
     """
     torch = _torch()
-    from safetensors.torch import load_file, save_file
-
-    from gsea_plus.model.corpus import build_vocab
-
     train = train or TrainConfig()
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    if isinstance(corpus, (str, Path)):
-        from gsea_plus.library.gmt import read_gmt
-
-        sets = [gs.genes for gs in read_gmt(corpus)]
-    else:
-        sets = [tuple(str(g).upper() for g in s) for s in corpus]
-    if len(sets) < 2:
-        raise InputError("training needs at least two gene sets")
-    if vocab is None:
-        from gsea_plus.library.gmt import GeneSet
-
-        vocab = Vocab(build_vocab((GeneSet("", "", tuple(s)) for s in sets), min_sets=min_sets))
-    base = config or ModelConfig(vocab_size=len(vocab))
-    config = ModelConfig.from_dict({**base.to_dict(), "vocab_size": len(vocab)})
-    indptr, indices = encode_sets(sets, vocab)
-    sizes = np.diff(indptr)
-    usable = np.flatnonzero(sizes >= 2)
-    if len(usable) < 2:
-        raise InputError("fewer than two sets have two or more vocabulary genes")
-
+    vocab, config, indptr, indices, usable = _encode_corpus(
+        _read_sets(corpus), config, vocab, min_sets
+    )
     rng = np.random.default_rng(train.seed)
     torch.manual_seed(train.seed)
     if train.threads:
         torch.set_num_threads(train.threads)
-    perm = rng.permutation(usable)
-    n_val = max(1, int(round(len(perm) * train.val_fraction)))
-    val_rows, train_rows = np.sort(perm[:n_val]), perm[n_val:]
+    val_rows, train_rows = _split_rows(usable, train, rng)
+    data = _Data(vocab, config, indptr, indices, train_rows, val_rows)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     module = _build_module(config).to(dev)
-    optimizer = torch.optim.Adam(
-        module.parameters(),
-        lr=train.lr,
-        weight_decay=train.weight_decay,
-        **({"fused": True} if dev.type in ("cpu", "cuda") else {}),
-    )
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=train.lr_factor, patience=train.lr_patience
-    )
-    history: list[dict[str, float]] = []
-    start_epoch = 0
-    best = math.inf
-    stale = 0
-    ckpt, ckpt_state = output / CHECKPOINT, output / CHECKPOINT_STATE
-    if resume and ckpt.exists() and ckpt_state.exists():
-        state = json.loads(ckpt_state.read_text())
-        if state.get("vocab_size") != config.vocab_size:
-            raise ModelError(f"{ckpt}: checkpoint vocabulary does not match the corpus")
-        _load_state(torch, module, optimizer, load_file(str(ckpt)))
-        scheduler.load_state_dict(state["scheduler"])
-        for group in optimizer.param_groups:
-            group["lr"] = state["lr"]
-        history = state["history"]
-        start_epoch = state["epoch"]
-        best, stale = state["best"], state["stale"]
-        rng = np.random.default_rng([train.seed, start_epoch])
-        torch.manual_seed(train.seed + start_epoch)
-        log.info("resuming from %s at epoch %d", ckpt, start_epoch)
+    optimizer, scheduler = _optimizer(torch, module, train, dev)
+    state = _State()
+    if resume and (output / CHECKPOINT).exists() and (output / CHECKPOINT_STATE).exists():
+        state = _resume(torch, output, config, module, optimizer, scheduler)
+        rng = np.random.default_rng([train.seed, state.start_epoch])
+        torch.manual_seed(train.seed + state.start_epoch)
 
     t0 = time.perf_counter()
     stopped = ""
-    bar = None
-    if progress:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        bar = Progress(
-            TextColumn("epoch {task.fields[epoch]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        bar.start()
-    n_batches = math.ceil(len(train_rows) / train.batch_size)
-    epoch = start_epoch
+    bar = _progress_bar(show=progress)
+    epoch = state.start_epoch
     try:
-        for epoch in range(start_epoch, train.epochs):
-            module.train()
-            order = rng.permutation(train_rows)
-            task = (
-                bar.add_task("train", total=n_batches, epoch=epoch + 1, loss=0.0) if bar else None
-            )
-            total = 0.0
-            for b in range(n_batches):
-                rows = order[b * train.batch_size : (b + 1) * train.batch_size]
-                idx, off, target = _batch_tensors(
-                    torch, indptr, indices, rows, config.partition, rng, config.vocab_size, dev
-                )
-                loss = _loss(torch, module.forward_bags(idx, off), target, config.loss)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach())
-                if bar is not None:
-                    bar.update(task, advance=1, loss=total / (b + 1))
+        for epoch in range(state.start_epoch, train.epochs):
+            train_loss = _train_epoch(torch, module, optimizer, data, train, rng, dev, bar, epoch)
             val = _validation_loss(torch, module, indptr, indices, val_rows, config, train, dev)
             scheduler.step(val)
             lr = optimizer.param_groups[0]["lr"]
-            history.append(
-                {"epoch": epoch + 1, "train_loss": total / n_batches, "val_loss": val, "lr": lr}
+            state.history.append(
+                {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val, "lr": lr}
             )
-            log.info("epoch %d: train %.5f val %.5f lr %.2e", epoch + 1, total / n_batches, val, lr)
-            if val < best - 1e-6:
-                best, stale = val, 0
+            log.info("epoch %d: train %.5f val %.5f lr %.2e", epoch + 1, train_loss, val, lr)
+            if val < state.best - 1e-6:
+                state.best, state.stale = val, 0
                 _write_weights(module, config, vocab, output)
             else:
-                stale += 1
-            save_file(_state_tensors(module, optimizer), str(ckpt))
-            ckpt_state.write_text(
-                json.dumps(
-                    {
-                        "epoch": epoch + 1,
-                        "vocab_size": config.vocab_size,
-                        "scheduler": scheduler.state_dict(),
-                        "lr": lr,
-                        "history": history,
-                        "best": best,
-                        "stale": stale,
-                    },
-                    default=float,
-                )
-            )
-            if train.early_stop and stale >= train.early_stop:
-                stopped = f"no validation improvement for {stale} epochs"
+                state.stale += 1
+            _save_checkpoint(output, config, module, optimizer, scheduler, state, epoch + 1)
+            if train.early_stop and state.stale >= train.early_stop:
+                stopped = f"no validation improvement for {state.stale} epochs"
                 epoch += 1
                 break
             if train.max_minutes and (time.perf_counter() - t0) / 60 > train.max_minutes:
@@ -393,20 +487,8 @@ def train_model(
     if not (output / "model.safetensors").exists():
         _write_weights(module, config, vocab, output)
     seconds = time.perf_counter() - t0
-    (output / "train.json").write_text(
-        json.dumps(
-            {
-                "train": train.to_dict(),
-                "history": history,
-                "seconds": seconds,
-                "n_train": int(len(train_rows)),
-                "n_val": int(len(val_rows)),
-                "stopped": stopped,
-            },
-            indent=2,
-        )
-    )
-    return TrainResult(output, history, epoch, seconds, stopped)
+    _write_report(output, train, data, state, seconds, stopped)
+    return TrainResult(output, state.history, epoch, seconds, stopped)
 
 
 def _validation_loss(torch, module, indptr, indices, rows, config, train, dev) -> float:
