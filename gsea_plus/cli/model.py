@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from gsea_plus.cli import params
 from gsea_plus.cli.common import err_console, help_if_bare, out_console, resolve_format, write_frame
 from gsea_plus.cli.params import Format
-from gsea_plus.output import show
+from gsea_plus.output import printable, show
 
 model_app = typer.Typer(
     help="The gene set foundation model: build a corpus, train, evaluate, inspect.",
@@ -78,7 +78,7 @@ def corpus(
         max_size=max_size,
     )
     write_gmt(result.sets, output)
-    stats = result.stats.to_dict()
+    stats: dict[str, Any] = result.stats.to_dict()
     vocab = build_vocab(result.sets)
     console.print(
         f"{stats['sets_kept']} sets from {stats['files']} files -> {output} "
@@ -88,48 +88,171 @@ def corpus(
     )
 
 
+FAMILIES = ("autoencoder", "ease", "blend")
+
+
 @model_app.command("train")
 def train(
     corpus_file: Path = typer.Argument(..., help="Corpus GMT from `gsea-plus model corpus`."),
     output: Path = typer.Option(..., "--output", "-o", help="Model directory to write."),
-    epochs: int = typer.Option(50, help="Maximum epochs."),
-    batch_size: int = typer.Option(128, help="Sets per step."),
-    lr: float = typer.Option(1e-3, help="Adam learning rate."),
-    loss: str = typer.Option("bce", help="bce (published) or softmax (multinomial, Mult-DAE)."),
-    partition: float = typer.Option(0.0, help="Fraction of each set hidden from the input."),
-    d_model: int = typer.Option(256, help="Width of the set encoding."),
-    depth: int = typer.Option(2, help="Linear layers in encoder and decoder."),
-    dropout: float = typer.Option(0.2, help="Dropout after hidden layers."),
-    val_fraction: float = typer.Option(0.05, help="Held-out validation fraction."),
-    early_stop: int = typer.Option(3, help="Stop after this many epochs without improvement."),
-    max_minutes: float = typer.Option(0.0, help="Wall-time limit (0: none)."),
-    seed: int = typer.Option(0, help="Random seed."),
-    threads: int = typer.Option(0, help="torch CPU threads (0: default)."),
-    device: str | None = typer.Option(None, help="torch device (default: cuda if present)."),
-    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue a checkpoint."),
+    family: str = typer.Option(
+        "autoencoder",
+        "--family",
+        metavar=params.one_of(FAMILIES),
+        help="autoencoder: the denoising autoencoder (torch, the `train` extra). ease: a "
+        "closed-form linear autoencoder (numpy, minutes). blend: the bundled layout, "
+        "set-kNN + --autoencoder + EASE + cytogenetic band parts fitted on the corpus.",
+    ),
+    epochs: int = typer.Option(50, help="Maximum epochs (autoencoder)."),
+    batch_size: int = typer.Option(128, help="Sets per step (autoencoder)."),
+    lr: float = typer.Option(1e-3, help="Adam learning rate (autoencoder)."),
+    loss: str = typer.Option(
+        "bce", help="bce (published) or softmax (multinomial, Mult-DAE) (autoencoder)."
+    ),
+    partition: float = typer.Option(
+        0.0, help="Fraction of each set hidden from the input (autoencoder)."
+    ),
+    d_model: int = typer.Option(256, help="Width of the set encoding (autoencoder)."),
+    depth: int = typer.Option(2, help="Linear layers in encoder and decoder (autoencoder)."),
+    dropout: float = typer.Option(0.2, help="Dropout after hidden layers (autoencoder)."),
+    val_fraction: float = typer.Option(0.05, help="Held-out validation fraction (autoencoder)."),
+    early_stop: int = typer.Option(
+        3, help="Stop after this many epochs without improvement (autoencoder)."
+    ),
+    max_minutes: float = typer.Option(0.0, help="Wall-time limit (0: none) (autoencoder)."),
+    seed: int = typer.Option(0, help="Random seed (autoencoder)."),
+    threads: int = typer.Option(0, help="torch CPU threads (0: default) (autoencoder)."),
+    device: str | None = typer.Option(
+        None, help="torch device (default: cuda if present) (autoencoder)."
+    ),
+    resume: bool = typer.Option(
+        True, "--resume/--no-resume", help="Continue a checkpoint (autoencoder)."
+    ),
+    lam: float = typer.Option(3000.0, help="L2 penalty on the gene x gene weights (ease)."),
+    size_power: float = typer.Option(
+        0.5, help="Weight each corpus set by size^-POWER (ease; 0: every set counts once)."
+    ),
+    source_power: float = typer.Option(
+        0.0, help="Weight each source library's sets by count^-POWER (ease)."
+    ),
+    dropout_ratio: float = typer.Option(
+        0.0, help="Extra per-gene penalty p/(1-p) for dropout rate p (ease; 0: plain EASE)."
+    ),
+    keep: int | None = typer.Option(
+        None,
+        show_default=False,
+        help="Weights kept per gene when pruning (ease: 512; blend: 128, as bundled).",
+    ),
+    vocab: Path | None = typer.Option(
+        None, help="vocab.txt to fit on (ease; default: genes in >= 5 corpus sets)."
+    ),
+    dtype: str = typer.Option(
+        "int8", help="Storage of the fitted weights: int8, float16 or float32 (ease, blend)."
+    ),
+    autoencoder: Path | None = typer.Option(
+        None,
+        help="Autoencoder directory whose vocabulary and weights the blend uses (blend; "
+        "e.g. the output of --family autoencoder).",
+    ),
+    gene_info: Path | None = typer.Option(
+        None,
+        help="NCBI gene_info table for the band part (blend; default: "
+        "mapping/Homo_sapiens.gene_info*.gz beside the training data).",
+    ),
+    hgnc: Path | None = typer.Option(
+        None, help="HGNC table to map gene_info symbols (blend; default: found beside it)."
+    ),
 ) -> None:
-    """Train the autoencoder (needs the `train` extra: torch)."""
+    """Train or fit a model on a corpus: the autoencoder, EASE, or the bundled blend."""
+    from gsea_plus.errors import InputError
+
+    if family not in FAMILIES:
+        raise InputError(f"--family must be one of {', '.join(FAMILIES)}, not {family!r}")
+    if dtype not in ("int8", "float16", "float32"):
+        raise InputError(f"--dtype must be int8, float16 or float32, not {dtype!r}")
+    console = err_console()
+
+    def say(message: str) -> None:
+        console.print(f"[dim]{show(message)}[/dim]")
+
+    if family == "autoencoder":
+        _train_autoencoder(
+            corpus_file,
+            output,
+            dict(d_model=d_model, depth=depth, dropout=dropout, partition=partition, loss=loss),
+            dict(
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=lr,
+                val_fraction=val_fraction,
+                early_stop=early_stop,
+                max_minutes=max_minutes,
+                seed=seed,
+                threads=threads,
+            ),
+            resume=resume,
+            device=device,
+        )
+        return
+    from gsea_plus.model.ease import EaseSettings
+
+    settings = EaseSettings(
+        lam=lam,
+        dropout_ratio=dropout_ratio,
+        size_power=size_power,
+        source_power=source_power,
+        k=keep if keep is not None else (512 if family == "ease" else 128),
+    )
+    if family == "ease":
+        from gsea_plus.model.ease import fit_ease_model
+
+        fit_ease_model(
+            corpus_file, output, settings=settings, vocab=vocab, dtype=dtype, progress=say
+        )
+    else:
+        from gsea_plus.model.blend import fit_blend_model
+        from gsea_plus.model.evaluate import find_training_dir
+
+        beside = [corpus_file.parent]
+        training = find_training_dir()
+        if training is not None:
+            beside.append(training)
+        if gene_info is None:
+            gene_info = _find_beside(beside, "mapping/Homo_sapiens.gene_info.2021-02.gz")
+        if hgnc is None:
+            hgnc = _find_beside(beside, "mapping/hgnc_complete_set.subset.tsv.gz")
+        if gene_info is None:
+            say("no gene_info table found: the blend has no band part (pass --gene-info)")
+        fit_blend_model(
+            corpus_file,
+            output,
+            autoencoder=autoencoder,
+            gene_info=gene_info,
+            hgnc=hgnc,
+            ease=settings,
+            dtype=dtype,
+            progress=say,
+        )
+    console.print(f"{family} model -> {show(output)}")
+
+
+def _train_autoencoder(
+    corpus_file: Path,
+    output: Path,
+    model: dict,
+    settings: dict,
+    *,
+    resume: bool,
+    device: str | None,
+) -> None:
     from gsea_plus.model.config import ModelConfig, TrainConfig
     from gsea_plus.model.train import train_model
 
-    config = ModelConfig(
-        vocab_size=3, d_model=d_model, depth=depth, dropout=dropout, partition=partition, loss=loss
-    )
-    settings = TrainConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        val_fraction=val_fraction,
-        early_stop=early_stop,
-        max_minutes=max_minutes,
-        seed=seed,
-        threads=threads,
-    )
     result = train_model(
         corpus_file,
         output,
-        config=config,
-        train=settings,
+        config=ModelConfig(vocab_size=3, **model),
+        train=TrainConfig(**settings),
         resume=resume,
         progress=True,
         device=device,
@@ -149,7 +272,13 @@ def evaluate(
     ),
     model: str | None = typer.Option(None, "--model", "-m", help=_MODEL_HELP),
     corpus_file: Path | None = typer.Option(
-        None, "--corpus", help="Training corpus GMT: adds the co-occurrence baselines."
+        None,
+        "--corpus",
+        help="Training corpus GMT for the co-occurrence baselines (default: $GSEA_PLUS_CORPUS, "
+        "or the corpus built once from the training data beside the project, cached).",
+    ),
+    no_baselines: bool = typer.Option(
+        False, "--no-baselines", help="Skip the co-occurrence baselines."
     ),
     time_split: list[str] = typer.Option(
         [], "--time-split", help="OLD=NEW library pair for the time-split protocol (repeatable)."
@@ -187,12 +316,18 @@ def evaluate(
             normalize_sets(old, mapper),
             normalize_sets(new, mapper),
         )
+    console = err_console()
     corpus_sets = None
-    if corpus_file is not None:
+    if corpus_file is not None and not no_baselines:
         from gsea_plus.library.gmt import read_gmt
 
         corpus_sets = [s.genes for s in read_gmt(corpus_file)]
-    console = err_console()
+    elif not no_baselines:
+        from gsea_plus.model.evaluate import default_corpus
+
+        found = default_corpus(progress=lambda msg: console.print(f"[dim]{show(msg)}[/dim]"))
+        corpus_sets = found.sets
+        console.print(f"[dim]{show(found.note)}[/dim]")
     table = run_evaluation(
         m,
         libraries,
@@ -205,14 +340,8 @@ def evaluate(
     )
     resolved = resolve_format(fmt, output)
     if resolved is Format.table:
-        from rich.table import Table
-
-        view = Table(title=f"median AUROC ({m.source})")
-        for col in table.columns:
-            view.add_column(col, justify="right" if table[col].dtype.kind in "fi" else "left")
-        for row in table.itertuples(index=False):
-            view.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-        out_console().print(view)
+        formats = {col: ".3f" for col in table.columns}
+        _print_table(table, f"median AUROC ({show(str(m.source))})", formats)
         return
     write_frame(table, resolved, output)
 
@@ -238,18 +367,23 @@ def info(model: str | None = typer.Option(None, "--model", "-m", help=_MODEL_HEL
     from gsea_plus.model.bundle import file_sha256
 
     m = load_model(model)
-    c = m.network.config
+    d = m.describe()
     console = out_console()
-    console.print(f"model: {m.source}")
-    console.print(f"scorer: {m.name}")
-    console.print(
-        f"architecture: encoder {c.encoder_dims}, decoder {c.decoder_dims}, "
-        f"dropout {c.dropout}, loss {c.loss}, partition {c.partition}"
-    )
-    console.print(f"vocabulary: {len(m.vocab)} genes")
-    for p in sorted(Path(m.source).iterdir()):
-        if p.is_file() and not p.name.startswith("."):
-            console.print(f"  {p.name:<24}{p.stat().st_size:>10}  sha256 {file_sha256(p)[:16]}")
+    console.print(f"model: {show(str(d['source']))}")
+    console.print(f"family: {d['family']}")
+    for part in d["parts"]:
+        console.print(
+            "  part "
+            + ", ".join(f"{k} {show(str(v))}" for k, v in part.items() if v not in (None, ""))
+        )
+    if d["architecture"]:
+        console.print(f"architecture: {d['architecture']}")
+    if d["embedding"]:
+        console.print(f"set embedding: {d['embedding']} dimensions")
+    console.print(f"vocabulary: {d['genes']} genes")
+    for f in d["files"]:
+        path = Path(m.source) / f["name"]
+        console.print(f"  {show(f['name']):<24}{f['bytes']:>10}  sha256 {file_sha256(path)[:16]}")
 
 
 def predict_cmd(
@@ -271,13 +405,38 @@ def predict_cmd(
             "out: the model was given them.",
         ),
     ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            metavar="",
+            help="Add each model part's share of the score (the columns sum to Score) and "
+            "'Top set': the most similar corpus set that holds the gene.",
+        ),
+    ] = False,
+    similar_sets: Annotated[
+        int | None,
+        typer.Option(
+            "--similar-sets",
+            metavar="N",
+            min=1,
+            show_default=False,
+            help="Show the N corpus sets most similar to the list (what the set-kNN part "
+            "votes with) instead of the predicted genes.",
+        ),
+    ] = None,
     fmt: params.OutputFormat = Format.auto,
     output: params.Output = None,
     hgnc: params.Hgnc = None,
     species: params.Species = "human",
     offline: params.Offline = False,
 ) -> None:
-    """Predict the genes that belong with a gene list (the gene set foundation model)."""
+    """Predict the genes that belong with a gene list (the gene set foundation model).
+
+    Blended models (the bundled one) sum standardized part scores: set-kNN (the corpus sets
+    most like the list vote for their genes), the autoencoder, EASE and the cytogenetic
+    band; --explain shows each part's share.
+    """
     import warnings
 
     from gsea_plus.engine import convert_missing
@@ -297,9 +456,14 @@ def predict_cmd(
     )
     if conversion is not None and (conversion.converted or conversion.ambiguous):
         err_console().print(f"[dim]identifiers: {show(conversion.summary())}[/dim]")
+    if similar_sets is not None:
+        _show_similar_sets(loaded.similar_sets(symbols, top=similar_sets), fmt, output)
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported below, once
-        df = run_predict(symbols, top=top, model=loaded, exclude_input=not include_input)
+        df = run_predict(
+            symbols, top=top, model=loaded, exclude_input=not include_input, explain=explain
+        )
     unknown = df.attrs.get("unknown", [])
     console = err_console()
     if unknown:
@@ -310,21 +474,37 @@ def predict_cmd(
         )
     resolved = resolve_format(fmt, output)
     if resolved is Format.table:
-        from rich.table import Table
-
-        view = Table(title=f"top {len(df)} predicted genes")
-        for col in ("Rank", "Gene", "Score", "Probability", "In input"):
-            view.add_column(
-                col, justify="right" if col in ("Rank", "Score", "Probability") else "left"
-            )
-        for row in df.itertuples(index=False):
-            view.add_row(
-                str(row.Rank),
-                row.Gene,
-                f"{row.Score:.3f}",
-                f"{row.Probability:.3g}",
-                "yes" if row[4] else "",
-            )
-        out_console().print(view)
+        _print_table(df, f"top {len(df)} predicted genes", {"Score": ".3f", "Probability": ".3g"})
         return
     write_frame(df, resolved, output)
+
+
+def _show_similar_sets(df, fmt: Format, output: Path | None) -> None:
+    resolved = resolve_format(fmt, output)
+    if resolved is Format.table:
+        _print_table(df, f"the {len(df)} most similar corpus sets", {"Similarity": ".3f"})
+        return
+    write_frame(df, resolved, output)
+
+
+def _print_table(df, title: str, formats: dict[str, str]) -> None:
+    """A frame as a rich table: numbers right-aligned (floats ``.2f`` unless named)."""
+    import numpy as np
+    from rich.markup import escape
+    from rich.table import Table
+
+    view = Table(title=title)
+    for col in df.columns:
+        numeric = df[col].dtype.kind in "fiu"
+        view.add_column(escape(str(col)), justify="right" if numeric else "left", overflow="fold")
+    for row in df.itertuples(index=False):
+        cells = []
+        for col, value in zip(df.columns, row, strict=True):
+            if isinstance(value, (bool, np.bool_)):
+                cells.append("yes" if value else "")
+            elif isinstance(value, (float, np.floating)):
+                cells.append(format(value, formats.get(col, ".2f")))
+            else:
+                cells.append(escape(printable(str(value))))
+        view.add_row(*cells)
+    out_console().print(view)

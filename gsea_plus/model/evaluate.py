@@ -19,7 +19,7 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -239,10 +239,10 @@ def normalize_sets(sets: Sequence[GeneSet], mapper) -> list[GeneSet]:
 
 def run_evaluation(
     model: GeneScorer,
-    libraries: dict[str, Sequence[GeneSet]],
+    libraries: Mapping[str, Sequence[GeneSet]],
     *,
     corpus: Sequence[Sequence[str]] | None = None,
-    time_splits: dict[str, tuple[Sequence[GeneSet], Sequence[GeneSet]]] | None = None,
+    time_splits: Mapping[str, tuple[Sequence[GeneSet], Sequence[GeneSet]]] | None = None,
     repeats: int = 5,
     seed: int = 0,
     max_terms: int | None = None,
@@ -447,9 +447,14 @@ def default_corpus(
             orthologs=ortho if ortho.exists() else None,
             exclude=exclude if exclude.exists() else None,
         )
+        from gsea_plus.files import discard
+
         tmp = cached.with_name(cached.name + ".part.gmt.gz")
-        write_gmt(corpus.sets, tmp)
-        tmp.replace(cached)
+        try:
+            write_gmt(corpus.sets, tmp)
+            tmp.replace(cached)
+        finally:  # an interrupted build leaves nothing behind
+            discard(tmp)
     sets = [s.genes for s in read_gmt(cached)]
     return BaselineCorpus(
         sets,
