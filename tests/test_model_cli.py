@@ -138,3 +138,54 @@ def test_predict_explain_and_similar_sets_from_the_command_line(tmp_path):
     direct = load_model().similar_sets(GLYCOLYSIS, top=4)
     assert sets["Term"].tolist() == direct["Term"].tolist()
     np.testing.assert_allclose(sets["Similarity"], direct["Similarity"], rtol=1e-6)
+
+
+def _bundle_copy(tmp_path):
+    """The bundled model's files, linked into a directory a test may damage."""
+    from gsea_plus.model.model import BUNDLED
+
+    copy = tmp_path / "model"
+    copy.mkdir()
+    for f in BUNDLED.iterdir():
+        (copy / f.name).symlink_to(f)
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"weight": "heavy"}, "weight 'heavy' is not a number"),
+        ({"weight": float("nan")}, "is not finite"),
+        ({"transform": "cube"}, "transform 'cube'"),
+        ({"top": "all"}, "top 'all' has the wrong type"),
+        ({"file": "../../etc/passwd"}, "must be a file name"),
+    ],
+)
+def test_a_blend_description_with_wrong_types_is_one_error_line(tmp_path, change, needle):
+    model = _bundle_copy(tmp_path)
+    spec = json.loads((model / "blend.json").read_text())
+    spec["parts"][0].update(change)
+    (model / "blend.json").unlink()
+    (model / "blend.json").write_text(json.dumps(spec))
+    genes = tmp_path / "genes.txt"
+    genes.write_text("\n".join(GLYCOLYSIS) + "\n")
+    code, out, err = run_exe("predict", genes, "-m", model)
+    assert code == 2 and out == b""
+    assert_one_error_line(code, err, "invalid blend description", needle)
+
+
+def test_weights_with_nan_are_refused_not_ranked(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from gsea_plus.model.model import BUNDLED
+
+    model = _bundle_copy(tmp_path)
+    tensors = load_file(str(BUNDLED / "model.safetensors"))
+    tensors["decoder.layers.3.weight.scale"][:] = np.nan
+    (model / "model.safetensors").unlink()
+    save_file(tensors, str(model / "model.safetensors"))
+    genes = tmp_path / "genes.txt"
+    genes.write_text("\n".join(GLYCOLYSIS) + "\n")
+    code, out, err = run_exe("predict", genes, "-m", model)
+    assert code == 2 and out == b""
+    assert_one_error_line(code, err, "NaN or infinite", "model.safetensors")

@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gsea_plus.errors import InputError, ModelError
+from gsea_plus.model.network import check_finite
 
 log = logging.getLogger(__name__)
 
@@ -300,6 +301,7 @@ def read_sparse_rows(path: str | Path, n_rows: int) -> tuple[np.ndarray, np.ndar
         raise ModelError(f"{path}: values have dtype {val.dtype}; expected int8 or float")
     if not np.issubdtype(idx.dtype, np.integer) or (idx.size and int(idx.max()) >= n_rows):
         raise ModelError(f"{path}: indices out of range")
+    check_finite(values, "values", str(path))
     return idx.astype(np.int64), values
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import warnings
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -46,6 +47,42 @@ __all__ = ["BUNDLED", "Model", "UnknownGenesWarning", "embed", "load_model", "pr
 
 #: Options of a ``setknn`` part in ``blend.json`` (see :class:`~gsea_plus.model.knn.SetKnnScorer`).
 KNN_OPTIONS = ("alpha", "top", "power", "idf", "gamma", "beta")
+#: The per-part score transforms of a blend.
+TRANSFORMS = ("none", "log", "sqrt")
+
+
+def _check_part(part: Any, blend_file: Path) -> None:
+    """One ``blend.json`` part's types, so a bad file is a ModelError, not a crash later."""
+
+    def bad(what: str) -> ModelError:
+        return ModelError(f"{blend_file}: invalid blend description ({what})")
+
+    if not isinstance(part, dict):
+        raise bad(f"a part must be an object, not {part!r}")
+    weight = part.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise bad(f"weight {weight!r} is not a number")
+    if not math.isfinite(weight):
+        raise bad(f"weight {weight!r} is not finite")
+    if part.get("transform", "none") not in TRANSFORMS:
+        raise bad(f"transform {part.get('transform')!r} is not one of {', '.join(TRANSFORMS)}")
+    if not isinstance(part.get("file", ""), str) or "/" in part.get("file", ""):
+        raise bad(f"file {part.get('file')!r} must be a file name in the model directory")
+    for key in KNN_OPTIONS:
+        value = part.get(key)
+        if value is None:
+            continue
+        if key == "idf":
+            ok = isinstance(value, bool)
+        elif key == "top":
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        else:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value)
+        if not ok:
+            raise bad(f"{key} {value!r} has the wrong type")
+
+
 #: The model shipped inside the package.
 BUNDLED = Path(__file__).resolve().parent / "bundled"
 
@@ -169,6 +206,7 @@ class Model:
         ae = AutoencoderScorer(network) if network is not None else None
         parts = []
         for part in parts_spec:
+            _check_part(part, blend_file)
             kind = part.get("scorer")
             scorer: Any = None
             if kind == "autoencoder":

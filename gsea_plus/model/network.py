@@ -81,6 +81,7 @@ def dequantize(tensors: dict[str, np.ndarray], key: str, *, source: str = "weigh
         scale = tensors.get(f"{key}.scale")
         if scale is None:
             raise ModelError(f"{source}: {key} is int8 but {key}.scale is missing")
+        check_finite(scale, f"{key}.scale", source)
         if value.ndim == 1:
             return value.astype(np.float32) * np.float32(scale.reshape(-1)[0])
         return value.astype(np.float32) * scale.astype(np.float32)[:, None]
@@ -88,7 +89,15 @@ def dequantize(tensors: dict[str, np.ndarray], key: str, *, source: str = "weigh
         raise ModelError(
             f"{source}: {key} has dtype {value.dtype}; expected float32, float16 or int8"
         )
-    return value.astype(np.float32)
+    out = value.astype(np.float32)
+    check_finite(out, key, source)
+    return out
+
+
+def check_finite(values: np.ndarray, key: str, source: str) -> None:
+    """A weight with NaN or infinity would rank every gene as noise: refuse the file."""
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise ModelError(f"{source}: {key} holds NaN or infinite values (a corrupt model file)")
 
 
 class Autoencoder:
