@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from gsea_plus.columnar import Codes, Pairs, Ragged, ResultTable
 from gsea_plus.errors import InputError
 from gsea_plus.genes import GeneList, SymbolMapper, read_gene_list
 from gsea_plus.library import GeneSetLibrary
@@ -56,15 +57,18 @@ __all__ = [
     "ListMatch",
     "PreparedLibrary",
     "Scores",
+    "TableIds",
     "concat_tables",
     "count_overlaps",
     "dense_overlaps",
     "enrich_chunk",
     "keep_top",
     "match_lists",
+    "overlap_gene_indices",
     "overlap_genes_many",
     "prepare",
     "result_columns",
+    "result_table",
     "score_lists",
     "table_for_lists",
     "to_frame",
@@ -279,6 +283,29 @@ def match_lists(
 
 
 @dataclass
+class TableIds:
+    """The distinct tables ``(k, K, n)`` of a chunk's entries, and each entry's table.
+
+    Every statistic of an entry but its adjusted p-value is a function of its table, and
+    a chunk holds few of them: result columns are built once per table and gathered
+    (:func:`result_table`), and a writer formats each table's cells once.
+
+    Attributes
+    ----------
+    entry
+        Per entry, its table (``0 .. len(k) - 1``).
+    k, big_k, n, log_p
+        Per table: overlap, term size, list size and ``log P(X >= k)``.
+    """
+
+    entry: np.ndarray
+    k: np.ndarray
+    big_k: np.ndarray
+    n: np.ndarray
+    log_p: np.ndarray
+
+
+@dataclass
 class Scores:
     """Long-format results for a chunk of lists against one library.
 
@@ -296,6 +323,7 @@ class Scores:
     adjusted: np.ndarray
     background_size: int
     order: np.ndarray
+    tables: TableIds | None = None
 
     @property
     def odds(self) -> np.ndarray:
@@ -406,8 +434,8 @@ def dense_overlaps(prepared: PreparedLibrary, columns: Sequence[np.ndarray]) -> 
 
 def _tails(
     li: np.ndarray, k: np.ndarray, ti: np.ndarray, list_sizes: np.ndarray, prepared: PreparedLibrary
-) -> tuple[np.ndarray, np.ndarray]:
-    """``log P(X >= k)`` per entry and the dense rank of that value among the entries.
+) -> tuple[np.ndarray, np.ndarray, TableIds]:
+    """``log P(X >= k)`` per entry, the dense rank of that value, and the entries' tables.
 
     A chunk of lists holds few distinct tables ``(k, K, n)``: they are found with a dense
     lookup over small integer ids (no sort of all entries), computed once each with
@@ -437,13 +465,19 @@ def _tails(
     _, u_rank = np.unique(u_log_p, return_inverse=True)
     u_rank = u_rank.ravel()
     if inverse is None:
-        table = np.empty(space, dtype=np.float64)
-        table[ukeys] = u_log_p
-        ranks = np.empty(space, dtype=np.int64)
-        ranks[ukeys] = u_rank
-        return table[key], ranks[key]
-    inverse = inverse.ravel()
-    return u_log_p[inverse], u_rank[inverse]
+        ids = np.empty(space, dtype=np.int64)
+        ids[ukeys] = np.arange(len(ukeys))
+        inverse = ids[key]
+    else:
+        inverse = inverse.ravel()
+    tables = TableIds(
+        entry=inverse,
+        k=uk,
+        big_k=k_vals[rest % len(k_vals)],
+        n=n_vals[rest // len(k_vals)],
+        log_p=u_log_p,
+    )
+    return u_log_p[inverse], u_rank[inverse], tables
 
 
 def score_lists(
@@ -463,8 +497,9 @@ def score_lists(
     list_sizes = np.array([m.size for m in matches], dtype=np.int64)
     n = list_sizes[li]
     big_n = prepared.background_size
+    tables = None
     if len(k):
-        log_p, rank = _tails(li, k, ti, list_sizes, prepared)
+        log_p, rank, tables = _tails(li, k, ti, list_sizes, prepared)
         # One integer key (list, rank of p, term) when it fits, else a lexsort.
         n_ranks, n_terms = int(rank.max()) + 1, len(prepared.library.terms)
         if len(matches) * n_ranks * n_terms < 1 << 62:
@@ -477,7 +512,7 @@ def score_lists(
     bounds = np.searchsorted(li, np.arange(len(matches) + 1))
     adjusted = np.empty_like(log_p)
     adjusted[order] = adjust_pvalues_grouped(np.exp(log_p)[order], bounds, correction)
-    return Scores(li, ti, k, big_k, n, log_p, adjusted, big_n, order)
+    return Scores(li, ti, k, big_k, n, log_p, adjusted, big_n, order, tables)
 
 
 def overlap_genes_many(
@@ -499,30 +534,47 @@ def overlap_genes_many(
     terms
         For each row, its term index.
     """
-    lib = prepared.library
     if len(terms) == 0:
         return []
+    hits, offsets = overlap_gene_indices(prepared, columns, owner, terms)
+    return Ragged(prepared.library.genes, hits, offsets).materialize().tolist()
+
+
+def overlap_gene_indices(
+    prepared: PreparedLibrary,
+    columns: Sequence[np.ndarray],
+    owner: np.ndarray,
+    terms: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The overlapping genes of each row as library gene indices, in library order.
+
+    Parameters are those of :func:`overlap_genes_many`.
+
+    Returns
+    -------
+    genes, offsets
+        Row ``i``'s genes are ``genes[offsets[i]:offsets[i + 1]]`` (ascending).
+    """
+    lib = prepared.library
+    offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+    if len(terms) == 0:
+        return np.zeros(0, dtype=np.int64), offsets
     terms = np.asarray(terms, dtype=np.int64)
     owner = np.asarray(owner, dtype=np.int64)
     sizes = np.array([len(c) for c in columns], dtype=np.int64)
     cols = np.concatenate([np.asarray(c, dtype=np.int64) for c in columns])
     col_ptr, _ = lib.gene_terms
-    # Two ways to the same strings (genes in library order): walk each output term's
-    # genes and keep the list's, or walk each list gene's terms and keep the output
-    # rows'. The first is cheaper for a few rows per list (--top), the second for all rows.
+    # Two ways to the same genes (in library order): walk each output term's genes and
+    # keep the list's, or walk each list gene's terms and keep the output rows'. The first
+    # is cheaper for a few rows per list (--top), the second for all rows.
     by_term = int((lib.indptr[terms + 1] - lib.indptr[terms]).sum())
     by_list = int((col_ptr[cols + 1] - col_ptr[cols]).sum())
-    genes = lib.genes.astype(object)  # fancy indexing of objects, then tolist(), is cheap
     if by_list < by_term:
         hits, counts = _overlaps_by_list(prepared, cols, sizes, owner, terms)
     else:
         hits, counts = _overlaps_by_term(prepared, cols, sizes, owner, terms)
-    names = genes[hits].tolist()
-    out, pos0 = [], 0
-    for c in counts.tolist():
-        out.append(";".join(names[pos0 : pos0 + c]))
-        pos0 += c
-    return out
+    np.cumsum(counts, out=offsets[1:])
+    return hits.astype(np.int64, copy=False), offsets
 
 
 #: Entries handled per block when building gene strings (bounds memory).
@@ -638,31 +690,75 @@ def result_columns(
     owner
         Per output row, the position of its list in ``columns``.
     """
+    return dict(result_table(prepared, scores, sel, columns, owner).items())
+
+
+def result_table(
+    prepared: PreparedLibrary,
+    scores: Scores,
+    sel: np.ndarray,
+    columns: Sequence[np.ndarray],
+    owner: np.ndarray,
+) -> ResultTable:
+    """:func:`result_columns` with ``Term``, ``Overlap``, ``Genes`` and ``Library`` encoded.
+
+    The strings are not built: the table holds term codes, overlap counts and the
+    overlapping genes' indices (:mod:`gsea_plus.columnar`), which a batch writer turns
+    into text or Arrow arrays in bulk. Read as a mapping, it gives the same columns as
+    :func:`result_columns`.
+    """
     lib = prepared.library
-    k, big_k, log_p = scores.overlap[sel], scores.term_size[sel], scores.log_p[sel]
-    terms = scores.term_idx[sel]
-    list_size = scores.list_size[sel]
-    odds = odds_ratio(k, big_k, list_size, prepared.background_size)
     n = len(sel)
-    return {
-        # Object strings: a fixed-width '<U' array as wide as the longest term name would
-        # take ~1 kB per row in large batches.
-        "Term": lib.terms.astype(object)[terms],
-        "Overlap": np.array(
-            [f"{a}/{b}" for a, b in zip(k.tolist(), big_k.tolist(), strict=True)], dtype=object
-        ),
-        "P-value": np.exp(log_p),
-        "Adjusted P-value": scores.adjusted[sel],
-        "Odds Ratio": odds,
-        "Combined Score": combined_score(log_p, odds),
-        "Genes": np.array(overlap_genes_many(prepared, columns, owner, terms), dtype=object),
-        "Library": np.full(n, lib.name, dtype=object),
-        "Log10 P-value": log_p / np.log(10.0),
-        "Overlap Size": k,
-        "Term Size": big_k,
-        "List Size": list_size,
-        "Background Size": np.full(n, prepared.background_size, dtype=np.int64),
-    }
+    terms = scores.term_idx[sel]
+    hits, offsets = overlap_gene_indices(prepared, columns, owner, terms)
+    genes = Ragged(lib.genes, hits, offsets)
+    big_n = prepared.background_size
+    if scores.tables is not None:
+        # every column but the adjusted p-value is a function of the entry's table (k, K, n):
+        # computed once per table (the same floating-point operations), gathered on use
+        t = scores.tables
+        row = t.entry[sel]
+        odds = odds_ratio(t.k, t.big_k, t.n, big_n)
+        overlap = [f"{a}/{b}" for a, b in zip(t.k.tolist(), t.big_k.tolist(), strict=True)]
+        return ResultTable(
+            {
+                "Term": Codes(lib.terms, terms),
+                "Overlap": Codes(np.array(overlap, dtype=object), row),
+                "P-value": Codes(np.exp(t.log_p), row),
+                "Adjusted P-value": scores.adjusted[sel],
+                "Odds Ratio": Codes(odds, row),
+                "Combined Score": Codes(combined_score(t.log_p, odds), row),
+                "Genes": genes,
+                "Library": Codes(np.full(len(t.k), lib.name, dtype=object), row),
+                "Log10 P-value": Codes(t.log_p / np.log(10.0), row),
+                "Overlap Size": Codes(t.k, row),
+                "Term Size": Codes(t.big_k, row),
+                "List Size": Codes(t.n, row),
+                "Background Size": Codes(np.full(len(t.k), big_n, dtype=np.int64), row),
+            },
+            n,
+        )
+    k, big_k, log_p = scores.overlap[sel], scores.term_size[sel], scores.log_p[sel]
+    list_size = scores.list_size[sel]
+    odds = odds_ratio(k, big_k, list_size, big_n)
+    return ResultTable(
+        {
+            "Term": Codes(lib.terms, terms),
+            "Overlap": Pairs(k, big_k),
+            "P-value": np.exp(log_p),
+            "Adjusted P-value": scores.adjusted[sel],
+            "Odds Ratio": odds,
+            "Combined Score": combined_score(log_p, odds),
+            "Genes": genes,
+            "Library": Codes(np.array([lib.name], dtype=object), np.zeros(n, dtype=np.int64)),
+            "Log10 P-value": log_p / np.log(10.0),
+            "Overlap Size": k,
+            "Term Size": big_k,
+            "List Size": list_size,
+            "Background Size": np.full(n, big_n, dtype=np.int64),
+        },
+        n,
+    )
 
 
 def keep_top(owner: np.ndarray, top: int | None) -> np.ndarray:
@@ -684,12 +780,14 @@ def table_for_lists(
     *,
     min_overlap: int = 1,
     top: int | None = None,
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    encoded: bool = False,
+) -> tuple[Mapping[str, np.ndarray], np.ndarray]:
     """The result columns for every list of a chunk, list after list, each sorted by p.
 
     Rows are sorted by p-value (the exact log p), ties by term order; each list's rows are
     the same whatever else is in the chunk. With ``top`` only each list's first ``top``
-    rows are kept, before the gene strings are built.
+    rows are kept, before the gene strings are built. ``encoded`` returns a
+    :class:`~gsea_plus.columnar.ResultTable` (:func:`result_table`) instead of a dict.
 
     Returns
     -------
@@ -700,7 +798,8 @@ def table_for_lists(
     owner = scores.list_idx[sel]
     keep = keep_top(owner, top)
     sel, owner = sel[keep], owner[keep]
-    table = result_columns(prepared, scores, sel, [m.columns for m in matches], owner)
+    build = result_table if encoded else result_columns
+    table = build(prepared, scores, sel, [m.columns for m in matches], owner)
     return table, owner
 
 
@@ -720,7 +819,7 @@ class EvidenceTable:
         Per list, the number of terms with adjusted p < :data:`SIGNIFICANT`.
     """
 
-    table: dict[str, np.ndarray]
+    table: Mapping[str, np.ndarray]
     owner: np.ndarray
     tested: np.ndarray
     significant: np.ndarray
@@ -759,9 +858,14 @@ class Evidence(Protocol):
 
 @dataclass(frozen=True)
 class ClassicalEvidence:
-    """The classical one-sided Fisher test of each list against each term."""
+    """The classical one-sided Fisher test of each list against each term.
+
+    ``encoded`` makes the tables :class:`~gsea_plus.columnar.ResultTable` objects (the
+    batch writers' fast path); the rows are the same.
+    """
 
     method: str = ""
+    encoded: bool = False
 
     def tables(
         self,
@@ -774,7 +878,9 @@ class ClassicalEvidence:
         top: int | None,
     ) -> EvidenceTable:
         """:func:`table_for_lists`, with each list's tested and significant counts."""
-        table, owner = table_for_lists(prepared, scores, matches, min_overlap=min_overlap, top=top)
+        table, owner = table_for_lists(
+            prepared, scores, matches, min_overlap=min_overlap, top=top, encoded=self.encoded
+        )
         n = len(matches)
         shown = scores.overlap >= min_overlap
         return EvidenceTable(
@@ -808,10 +914,10 @@ def enrich_chunk(
     return scores, table
 
 
-def concat_tables(tables: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def concat_tables(tables: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Concatenate result tables and sort all rows by p-value (stable)."""
     if len(tables) == 1:
-        return tables[0]
+        return dict(tables[0].items())
     merged = {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}
     order = np.argsort(merged["Log10 P-value"], kind="stable")
     return {c: v[order] for c, v in merged.items()}

@@ -10,14 +10,16 @@ enriching it alone, and only one chunk of results is in memory at a time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from gsea_plus.batch.reading import BatchItem, to_gene_list
+from gsea_plus.columnar import Codes, ResultTable, column_at
 from gsea_plus.engine import (
+    ClassicalEvidence,
     Evidence,
     ListMatch,
     PreparedLibrary,
@@ -102,7 +104,7 @@ class BatchResult:
         The empty lists (skipped).
     """
 
-    table: dict[str, np.ndarray]
+    table: Mapping[str, np.ndarray]
     summary: list[dict]
     unmatched: list[list]
     n_lists: int
@@ -153,6 +155,9 @@ def process_chunk(chunk: list[BatchItem], ctx: ChunkContext) -> BatchResult:
     recognized_any = False
     for prepared, evidence in ctx.libraries:
         matches = _match_named(prepared, lists, names, ctx.mapper)
+        if isinstance(evidence, ClassicalEvidence) and not evidence.encoded:
+            # the rows as codes: the writers format them in bulk (gsea_plus.columnar)
+            evidence = replace(evidence, encoded=True)
         _, result = enrich_chunk(
             prepared,
             evidence,
@@ -186,8 +191,12 @@ def process_chunk(chunk: list[BatchItem], ctx: ChunkContext) -> BatchResult:
         table, owner = tables[0], owners[0]
     else:
         table, owner = _merge_libraries(tables, owners, ctx.top)
-    out = {"List": np.asarray(names, dtype=object)[owner]}
-    out.update(table)
+    list_names = np.asarray(names, dtype=object)
+    out: Mapping[str, np.ndarray]
+    if isinstance(table, ResultTable):
+        out = table.with_first("List", Codes(list_names, owner))
+    else:
+        out = {"List": list_names[owner], **table}
     return BatchResult(
         table=out,
         summary=summary,
@@ -200,8 +209,14 @@ def process_chunk(chunk: list[BatchItem], ctx: ChunkContext) -> BatchResult:
 
 def _merge_libraries(tables, owners, top):
     """Per list, rows of all libraries sorted by p (stable), as engine.concat_tables."""
-    merged = {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}
     owner = np.concatenate(owners)
+    if all(isinstance(t, ResultTable) for t in tables):
+        encoded = ResultTable.concat(tables)
+        order = np.lexsort((encoded["Log10 P-value"], owner))
+        owner = owner[order]
+        keep = keep_top(owner, top)
+        return encoded.take(order[keep]), owner[keep]
+    merged = {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}
     order = np.lexsort((merged["Log10 P-value"], owner))
     owner = owner[order]
     keep = keep_top(owner, top)
@@ -242,8 +257,10 @@ def _chunk_summary(prepared, matches, table, owner, tested, sig) -> list[dict]:
     has = first < len(owner)
     has[has] = owner[first[has]] == np.arange(n)[has]
     rows = []
-    terms = table["Term"]
-    adj = table["Adjusted P-value"]
+    # only each list's first row is read: an encoded table builds just those cells
+    firsts = first[has]
+    terms = dict(zip(firsts.tolist(), column_at(table, "Term", firsts), strict=True))
+    adj = dict(zip(firsts.tolist(), column_at(table, "Adjusted P-value", firsts), strict=True))
     for i, m in enumerate(matches):
         status = "ok" if len(m.columns) else "no gene recognized"
         rows.append(
@@ -255,8 +272,8 @@ def _chunk_summary(prepared, matches, table, owner, tested, sig) -> list[dict]:
                 status=status,
                 tested=tested[i],
                 significant=sig[i],
-                top_term=str(terms[first[i]]) if has[i] else "",
-                top_adj=adj[first[i]] if has[i] else float("nan"),
+                top_term=str(terms[int(first[i])]) if has[i] else "",
+                top_adj=adj[int(first[i])] if has[i] else float("nan"),
             )
         )
     return rows
