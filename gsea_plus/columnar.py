@@ -435,8 +435,19 @@ def _value_text(values: np.ndarray, fmt: str, pa: Any) -> _Text:
         dtype=np.int64,
         count=len(values),
     )
-    texts = list(map(str, index))
+    # as frame_to_bytes writes a cell: a float (numpy's too) as its repr, anything else str
+    texts = [repr(v) if isinstance(v, float) else str(v) for v in index]
     return _Text(_csv_texts(texts) if fmt == "csv" else texts, codes)
+
+
+def _column_of(table: Mapping[str, Any]) -> Callable[[str], Any]:
+    """A plain table's columns as arrays (a list becomes an object array, kept as is)."""
+
+    def get(name: str) -> Any:
+        values = table[name]
+        return values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+
+    return get
 
 
 def _format(values: np.ndarray) -> list[str]:
@@ -482,7 +493,7 @@ def _fuse(cols: list[_Text], sep: str) -> list[_Text]:
 #: Rows joined at once (bounds the temporaries of a block: about 16 MB of text).
 _BLOCK_ROWS = 1 << 16
 #: From this many rows on, pyarrow (when installed) joins the text.
-ARROW_FROM_ROWS = 20_000
+ARROW_FROM_ROWS = 50_000
 
 
 def _arrow_module() -> Any:
@@ -515,7 +526,7 @@ def text_bytes(
     pa = _arrow_module() if backend == "arrow" else None
     if backend == "arrow" and pa is None:
         raise ImportError("pyarrow is not installed")
-    raw = table.raw if isinstance(table, ResultTable) else table.__getitem__
+    raw = table.raw if isinstance(table, ResultTable) else _column_of(table)
     cols = _fuse([_column_text(raw(c), fmt, pa) for c in names], sep)
     join: Callable = _arrow_rows if pa is not None else _numpy_rows
     for lo in range(0, rows, _BLOCK_ROWS):

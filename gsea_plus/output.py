@@ -227,6 +227,12 @@ def frame_to_bytes(df, fmt: str) -> bytes:
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
         return buf.getvalue()
+    if fmt in ("tsv", "table", "csv") and not hasattr(df, "to_dict"):
+        # a mapping of columns (the command line's tables): each distinct value is
+        # formatted once and rows are joined in bulk, the same bytes as below
+        from gsea_plus.columnar import text_bytes
+
+        return b"".join(text_bytes(df, "csv" if fmt == "csv" else "tsv", header=True))
     cols = _columns(df)
     names = list(cols)
     rows = list(zip(*cols.values(), strict=True)) if names else []

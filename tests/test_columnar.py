@@ -219,3 +219,35 @@ def test_an_error_in_the_writing_thread_reaches_the_caller(tmp_path, monkeypatch
             for r in results:
                 writer.write(r.table)
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+def _reference_frame_to_bytes(table, fmt: str) -> bytes:
+    """frame_to_bytes before it used the bulk writer: _cell() of every Python value."""
+
+    def cell(value):
+        return repr(value) if isinstance(value, float) else str(value)
+
+    cols = {str(c): (v.tolist() if hasattr(v, "tolist") else list(v)) for c, v in table.items()}
+    rows = list(zip(*cols.values(), strict=True))
+    if fmt == "tsv":
+        lines = ["\t".join(cols)] + ["\t".join(cell(v) for v in row) for row in rows]
+        return ("\n".join(lines) + "\n").encode()
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(list(cols))
+    writer.writerows([cell(v) for v in row] for row in rows)
+    return buf.getvalue().encode()
+
+
+def test_frame_to_bytes_of_a_mapping_is_unchanged():
+    table = {
+        "name": ["a", "b,c", 'd"e'],  # a list, not an array
+        "mixed": np.array([1, 2.5, "x"], dtype=object),
+        "numpy scalars": np.array([np.float64(0.1), np.int64(3), None], dtype=object),
+        "f": np.array([0.1, -0.0, 1e-7]),
+        "i": [1, 2, 3],
+    }
+    for fmt in ("tsv", "csv"):
+        assert frame_to_bytes(table, fmt) == _reference_frame_to_bytes(table, fmt)
+    empty = {"a": np.zeros(0), "b": []}
+    assert frame_to_bytes(empty, "tsv") == _reference_frame_to_bytes(empty, "tsv")
