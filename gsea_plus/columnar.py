@@ -26,8 +26,6 @@ the table is large, else numpy (byte gathers).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
@@ -380,6 +378,9 @@ def _csv_texts(texts: list[str]) -> list[str]:
     """Each text as the csv module writes it as one field among several."""
     if not any(_CSV_SPECIAL.intersection(t) for t in texts):
         return texts
+    import csv
+    import io
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     out = []

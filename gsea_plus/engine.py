@@ -537,7 +537,7 @@ def overlap_genes_many(
     if len(terms) == 0:
         return []
     hits, offsets = overlap_gene_indices(prepared, columns, owner, terms)
-    return Ragged(prepared.library.genes, hits, offsets).materialize().tolist()
+    return Ragged(prepared.library.gene_names, hits, offsets).materialize().tolist()
 
 
 def overlap_gene_indices(
@@ -711,7 +711,7 @@ def result_table(
     n = len(sel)
     terms = scores.term_idx[sel]
     hits, offsets = overlap_gene_indices(prepared, columns, owner, terms)
-    genes = Ragged(lib.genes, hits, offsets)
+    genes = Ragged(lib.gene_names, hits, offsets)
     big_n = prepared.background_size
     if scores.tables is not None:
         # every column but the adjusted p-value is a function of the entry's table (k, K, n):

@@ -118,11 +118,12 @@ def _load_path(path: Path, *, name: str | None) -> GeneSetLibrary:
         raise LibraryError(f"{path}: no such library file") from exc
     except OSError as exc:
         raise os_error(exc, path, error=LibraryError, what="a GMT file") from exc
-    resolved = str(path.resolve())
-    key = ("path", resolved, st.st_mtime_ns, st.st_size, name)
+    # the same file however it is named (a memo hit skips resolving the path)
+    key = ("path", st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, name)
     lib = _MEMO.get(key)
     if lib is not None:
         return lib
+    resolved = str(path.resolve())
     stem = path.name
     for suffix in (".gz", ".gmt", ".txt", ".tsv"):
         stem = stem.removesuffix(suffix)

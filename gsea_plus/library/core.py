@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import os
-import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -265,6 +264,11 @@ class GeneSetLibrary:
         return f"GeneSetLibrary({self.name!r}, terms={len(self)}, genes={len(self.genes)})"
 
     @cached_property
+    def gene_names(self) -> np.ndarray:
+        """:attr:`genes` as an object array (gathering objects is cheaper than ``<U``)."""
+        return self.genes.astype(object)
+
+    @cached_property
     def gene_index(self) -> dict[str, int]:
         """Gene symbol -> column index."""
         return {g: i for i, g in enumerate(self.genes.tolist())}
@@ -404,6 +408,8 @@ class GeneSetLibrary:
         LibraryError
             A missing, foreign, corrupt or truncated file (the caller rebuilds it).
         """
+        import zipfile
+
         path = Path(path)
         try:
             with open(path, "rb") as fh:
@@ -504,6 +510,8 @@ def _write_aligned_npz(fh: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
     Each member is a ``.npy`` file (its header padded to 64 bytes by numpy); padding in
     the zip local header's extra field moves the member to an aligned offset.
     """
+    import zipfile
+
     from numpy.lib import format as npformat
 
     with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -534,6 +542,8 @@ def _write_array(out: IO[bytes], array: np.ndarray) -> None:
 
 def _npz_members(fh: IO[bytes], path: Path) -> dict[str, tuple[np.dtype, tuple, int]]:
     """Per ``.npy`` member of an uncompressed zip: dtype, shape, data offset in the file."""
+    import zipfile
+
     from numpy.lib import format as npformat
 
     members: dict[str, tuple[np.dtype, tuple, int]] = {}
@@ -650,6 +660,8 @@ def _load_v2(cls, path: Path, members: dict) -> GeneSetLibrary:
 
 def _load_v1(cls, path: Path) -> GeneSetLibrary:
     """Format 1: joined ``<U`` strings and the CSR arrays, read whole with ``np.load``."""
+    import zipfile
+
     try:
         # Open the file ourselves: np.load leaks its handle when a zip is corrupt.
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
