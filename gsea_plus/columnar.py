@@ -26,6 +26,7 @@ the table is large, else numpy (byte gathers).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
@@ -429,15 +430,21 @@ def _value_text(values: np.ndarray, fmt: str, pa: Any) -> _Text:
     if kind in "iu" and values.dtype.itemsize <= 8 and (kind == "i" or values.dtype.itemsize < 8):
         uniq, codes = _dedupe(values.astype(np.int64), pa)
         return _Text(_format(uniq.astype(values.dtype)), codes)
-    # strings and other objects: dedupe through a dict (equal values, equal text)
-    index: dict = {}
-    codes = np.fromiter(
-        (index.setdefault(v, len(index)) for v in values.tolist()),
-        dtype=np.int64,
-        count=len(values),
-    )
-    # as frame_to_bytes writes a cell: a float (numpy's too) as its repr, anything else str
-    texts = [repr(v) if isinstance(v, float) else str(v) for v in index]
+    # strings and other objects: the text of each cell as frame_to_bytes writes it (a
+    # float, numpy's too, as its repr; anything else str), then equal texts coded once
+    # when they repeat (a term or gene string column is mostly distinct: no dict then)
+    items = values.tolist()
+    if not all(type(v) is str for v in items):
+        items = [repr(v) if isinstance(v, float) else str(v) for v in items]
+    sample = items[:4096]
+    if len(set(sample)) * 2 > len(sample):
+        texts, codes = items, np.arange(len(items), dtype=np.int64)
+    else:
+        index: dict[str, int] = {}
+        codes = np.fromiter(
+            (index.setdefault(t, len(index)) for t in items), dtype=np.int64, count=len(items)
+        )
+        texts = list(index)
     return _Text(_csv_texts(texts) if fmt == "csv" else texts, codes)
 
 
@@ -493,8 +500,8 @@ def _fuse(cols: list[_Text], sep: str) -> list[_Text]:
 
 #: Rows joined at once (bounds the temporaries of a block: about 16 MB of text).
 _BLOCK_ROWS = 1 << 16
-#: From this many rows on, pyarrow (when installed) joins the text.
-ARROW_FROM_ROWS = 50_000
+#: From this many rows on, pyarrow (when installed) joins the text (see text_bytes).
+ARROW_FROM_ROWS = 20_000
 
 
 def _arrow_module() -> Any:
@@ -512,8 +519,9 @@ def text_bytes(
     """TSV or CSV text of a table (plain or :class:`ResultTable`), in blocks of rows.
 
     The bytes equal :func:`gsea_plus.output.frame_to_bytes` (without the header line when
-    ``header`` is false). ``backend``: ``"arrow"``, ``"numpy"`` or ``"auto"`` (pyarrow for
-    large tables when it is installed).
+    ``header`` is false). ``backend``: ``"arrow"``, ``"numpy"`` or ``"auto"``: pyarrow when
+    it is installed, for tables of :data:`ARROW_FROM_ROWS` rows when it is already
+    imported (a batch writer imports it), or of 100,000 rows when it is not.
     """
     names = list(table)
     rows = n_rows(table)
@@ -523,7 +531,9 @@ def text_bytes(
     if not names or rows == 0:
         return
     if backend == "auto":
-        backend = "arrow" if rows >= ARROW_FROM_ROWS and _arrow_module() is not None else "numpy"
+        # importing pyarrow costs more than it saves on a table written once, unless large
+        large = rows >= ARROW_FROM_ROWS and ("pyarrow" in sys.modules or rows >= 100_000)
+        backend = "arrow" if large and _arrow_module() is not None else "numpy"
     pa = _arrow_module() if backend == "arrow" else None
     if backend == "arrow" and pa is None:
         raise ImportError("pyarrow is not installed")
@@ -585,10 +595,16 @@ def _gather(
     total = int(n.sum())
     if total == 0:
         return
-    ends = np.cumsum(n)
-    step = np.arange(total, dtype=np.int64)
-    shift = np.repeat(src - ends + n, n)
-    out[np.repeat(dst - src, n) + shift + step] = buf[shift + step]
+    # 32-bit byte indices where they fit: this is memory-bound
+    wide = max(len(out), len(buf), total) >= 2**31
+    itype = np.int64 if wide else np.int32
+    first = np.cumsum(n) - n  # where each piece starts among the gathered bytes
+    step = np.arange(total, dtype=itype)
+    take = np.repeat((src - first).astype(itype), n)
+    take += step
+    put = np.repeat((dst - first).astype(itype), n)
+    put += step
+    out[put] = buf[take]
 
 
 # --------------------------------------------------------------------------- arrow backend

@@ -174,7 +174,11 @@ class ResultWriter:
             return
         if self.fmt in ("tsv", "csv"):
             header = not self._header_done
-            for block in columnar.text_bytes(table, self.fmt, header=header):
+            # a batch writes many chunks: pyarrow's import pays off from the first large one
+            backend = "auto"
+            if n >= columnar.ARROW_FROM_ROWS and columnar._arrow_module() is not None:
+                backend = "arrow"
+            for block in columnar.text_bytes(table, self.fmt, header=header, backend=backend):
                 self._fh.write(block)
             self._header_done = True
         else:
