@@ -460,7 +460,10 @@ def _column_of(table: Mapping[str, Any]) -> Callable[[str], Any]:
 
 def _format(values: np.ndarray) -> list[str]:
     """Each value as ``frame_to_bytes`` writes a cell (a float as its ``repr``)."""
-    return list(map(repr if values.dtype.kind == "f" else str, values.tolist()))
+    items = values.tolist()
+    if values.dtype == object and all(type(v) is str for v in items):
+        return items
+    return list(map(repr if values.dtype.kind == "f" else str, items))
 
 
 def _column_text(col: Any, fmt: str, pa: Any) -> _Text:
@@ -514,14 +517,21 @@ def _arrow_module() -> Any:
 
 
 def text_bytes(
-    table: Mapping[str, Any], fmt: str, *, header: bool, backend: str = "auto"
+    table: Mapping[str, Any],
+    fmt: str,
+    *,
+    header: bool,
+    backend: str = "auto",
+    bulk: bool = False,
 ) -> Iterator[bytes | memoryview]:
     """TSV or CSV text of a table (plain or :class:`ResultTable`), in blocks of rows.
 
     The bytes equal :func:`gsea_plus.output.frame_to_bytes` (without the header line when
     ``header`` is false). ``backend``: ``"arrow"``, ``"numpy"`` or ``"auto"``: pyarrow when
     it is installed, for tables of :data:`ARROW_FROM_ROWS` rows when it is already
-    imported (a batch writer imports it), or of 100,000 rows when it is not.
+    imported (a batch writer imports it), or of 100,000 rows when it is not. ``bulk``:
+    one of many tables written by one process (distinct values are found with pyarrow's
+    hash tables, whose first use costs more than a sort).
     """
     names = list(table)
     rows = n_rows(table)
@@ -538,7 +548,9 @@ def text_bytes(
     if backend == "arrow" and pa is None:
         raise ImportError("pyarrow is not installed")
     raw = table.raw if isinstance(table, ResultTable) else _column_of(table)
-    cols = _fuse([_column_text(raw(c), fmt, pa) for c in names], sep)
+    # pyarrow's hash tables beat a sort once warm: for a writer of many chunks (bulk)
+    hasher = pa if bulk else None
+    cols = _fuse([_column_text(raw(c), fmt, hasher) for c in names], sep)
     join: Callable = _arrow_rows if pa is not None else _numpy_rows
     for lo in range(0, rows, _BLOCK_ROWS):
         yield join(cols, lo, min(rows, lo + _BLOCK_ROWS), sep)

@@ -860,12 +860,13 @@ class Evidence(Protocol):
 class ClassicalEvidence:
     """The classical one-sided Fisher test of each list against each term.
 
-    ``encoded`` makes the tables :class:`~gsea_plus.columnar.ResultTable` objects (the
-    batch writers' fast path); the rows are the same.
+    Its tables are :class:`~gsea_plus.columnar.ResultTable` objects (``encoded``): the
+    same columns as a dict of arrays when read, written in bulk by the writers
+    (``encoded=False`` gives plain dicts).
     """
 
     method: str = ""
-    encoded: bool = False
+    encoded: bool = True
 
     def tables(
         self,
@@ -914,16 +915,22 @@ def enrich_chunk(
     return scores, table
 
 
-def concat_tables(tables: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Concatenate result tables and sort all rows by p-value (stable)."""
+def concat_tables(tables: Sequence[Mapping[str, np.ndarray]]) -> Mapping[str, np.ndarray]:
+    """Concatenate result tables and sort all rows by p-value (stable).
+
+    Encoded tables (:class:`~gsea_plus.columnar.ResultTable`) stay encoded.
+    """
     if len(tables) == 1:
-        return dict(tables[0].items())
+        return tables[0]
+    if all(isinstance(t, ResultTable) for t in tables):
+        encoded = ResultTable.concat(tables)  # type: ignore[arg-type]
+        return encoded.take(np.argsort(encoded["Log10 P-value"], kind="stable"))
     merged = {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}
     order = np.argsort(merged["Log10 P-value"], kind="stable")
     return {c: v[order] for c, v in merged.items()}
 
 
-def to_frame(table: dict[str, np.ndarray]):
+def to_frame(table: Mapping[str, np.ndarray]):
     """A pandas DataFrame with the table's columns in order."""
     import pandas as pd
 

@@ -178,7 +178,8 @@ class ResultWriter:
             backend = "auto"
             if n >= columnar.ARROW_FROM_ROWS and columnar._arrow_module() is not None:
                 backend = "arrow"
-            for block in columnar.text_bytes(table, self.fmt, header=header, backend=backend):
+            blocks = columnar.text_bytes(table, self.fmt, header=header, backend=backend, bulk=True)
+            for block in blocks:
                 self._fh.write(block)
             self._header_done = True
         else:

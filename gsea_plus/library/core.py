@@ -41,13 +41,16 @@ _ALIGN = 64
 _DTYPES = {np.dtype(t) for t in ("<i8", "<i4", "|u1")}
 
 
-def _object_strings(values: Iterable[Any]) -> np.ndarray:
-    """An object array of ``str`` (not ``<U``: fixed width costs 4 bytes x longest name)."""
+def _object_strings(values: Iterable[Any], *, trusted: bool = False) -> np.ndarray:
+    """An object array of ``str`` (not ``<U``: fixed width costs 4 bytes x longest name).
+
+    ``trusted``: the values are known to be ``str`` already (no per-item check).
+    """
     if isinstance(values, np.ndarray) and values.dtype == object:
         return values
     items = values.tolist() if isinstance(values, np.ndarray) else list(values)
     out = np.empty(len(items), dtype=object)
-    out[:] = [v if type(v) is str else str(v) for v in items]
+    out[:] = items if trusted else [v if type(v) is str else str(v) for v in items]
     return out
 
 
@@ -188,8 +191,8 @@ class GeneSetLibrary:
             genes=genes,
             indptr=indptr,
             indices=indices,
-            terms=_object_strings(parsed.terms),
-            descriptions=_object_strings(parsed.descriptions),
+            terms=_object_strings(parsed.terms, trusted=True),
+            descriptions=_object_strings(parsed.descriptions, trusted=True),
             meta=dict(meta or {}),
         )
 
@@ -640,7 +643,7 @@ def _load_v2(cls, path: Path, members: dict) -> GeneSetLibrary:
             values = _split(_decode(blob), n_terms)
             if len(values) != n_terms:
                 raise LibraryError(f"{path}: corrupt cached library (term names)")
-            return _object_strings(values)
+            return _object_strings(values, trusted=True)
 
         return decode
 
