@@ -689,6 +689,28 @@ def to_arrow(table: Mapping[str, Any], schema: Any) -> Any:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def is_ragged(table: Mapping[str, Any], name: str) -> bool:
+    """Whether a column is a :class:`Ragged` run per row (the overlapping genes)."""
+    return isinstance(table, ResultTable) and isinstance(table.raw(name), Ragged)
+
+
+def distinct_columns(table: Mapping[str, Any], sample: int = 4096) -> set[str]:
+    """Columns whose values rarely repeat, judged on a sample of rows.
+
+    Not worth a dictionary encoding in Parquet.
+    """
+    out = set()
+    for name in table:
+        col = table.raw(name) if isinstance(table, ResultTable) else table[name]
+        if isinstance(col, Ragged):
+            out.add(name)
+        elif not isinstance(col, _ENCODED):
+            head = np.asarray(col)[:sample]
+            if len(head) and len(set(head.tolist())) * 2 > len(head):
+                out.add(name)
+    return out
+
+
 def arrow_type(pa: Any, table: Mapping[str, Any], name: str) -> Any:
     """The Arrow type a column is written with: ``string`` for text, else its numpy type."""
     col = table.raw(name) if isinstance(table, ResultTable) else table[name]
