@@ -89,6 +89,10 @@ def peer(tool: str, gmt: Path, lists: Path, n: int, sample: int) -> dict:
     }
 
 
+def ratio(x: float) -> str:
+    return f"{x:,.0f}x" if x >= 10 else f"{x:.2f}x"
+
+
 def fmt(x: float) -> str:
     if x >= 100:
         return f"{x:,.0f} s"
@@ -192,8 +196,8 @@ def main() -> None:
                             f"{peak:,.0f} MB",
                             f"{rs[0].get('rows', '')}" if rs[0].get("rows") is not None else "",
                             f"{rs[0]['bytes'] / 2**20:,.0f} MB",
-                            f"{gseapy_total / wall:,.0f}x",
-                            f"{pfex_total / wall:,.1f}x",
+                            ratio(gseapy_total / wall),
+                            ratio(pfex_total / wall),
                         ]
                     )
                     print(" | ".join(rows[-1]), flush=True)

@@ -60,6 +60,9 @@ class _Gate:
     def tell(self) -> int:
         return self._fh.tell()
 
+    def close(self) -> None:
+        """Nothing: the stream belongs to :func:`~gsea_plus.output.open_output`."""
+
 
 class ResultWriter:
     """Stream batch tables to an output as they come (:func:`gsea_plus.output.open_output`).
@@ -103,11 +106,13 @@ class ResultWriter:
         self.rows = 0
         self._header_done = False
         self._parquet: Any = None
+        self._sink: Any = None
         self._schema: Any = None
         self._output = open_output(path, compress=False if fmt == "parquet" else None)
         self._fh: _Gate = _Gate(self._output.__enter__())
         self._open = True
         self._error: BaseException | None = None
+        self._written = 0  # rows formatted so far (by the writing thread)
         self._thread: threading.Thread | None = None
         if background is None:
             background = (os.cpu_count() or 1) > 1
@@ -174,9 +179,12 @@ class ResultWriter:
             return
         if self.fmt in ("tsv", "csv"):
             header = not self._header_done
-            # a batch writes many chunks: pyarrow's import pays off from the first large one
+            # pyarrow joins text ~5x faster than numpy but costs ~0.2 s to import: worth it
+            # from a large chunk on, or once the batch has written many rows
+            self._written += n
             backend = "auto"
-            if n >= columnar.ARROW_FROM_ROWS and columnar._arrow_module() is not None:
+            big = n >= 100_000 or self._written >= 300_000
+            if big and n >= columnar.ARROW_FROM_ROWS and columnar._arrow_module() is not None:
                 backend = "arrow"
             blocks = columnar.text_bytes(table, self.fmt, header=header, backend=backend, bulk=True)
             for block in blocks:
@@ -199,8 +207,10 @@ class ResultWriter:
             # dictionary pages only where values repeat, and no min/max statistics for the
             # gene lists (long, all distinct): the same values, ~20% less time per chunk
             distinct = columnar.distinct_columns(table)
+            # pages go to Python's file object in MB blocks, not one call per page
+            self._sink = pa.BufferedOutputStream(pa.PythonFile(self._fh, mode="w"), 1 << 23)
             self._parquet = pq.ParquetWriter(
-                self._fh,
+                self._sink,
                 self._schema,
                 use_dictionary=[c for c in table if c not in distinct],
                 write_statistics=[c for c in table if not columnar.is_ragged(table, c)],
@@ -222,6 +232,7 @@ class ResultWriter:
         try:
             if self._parquet is not None:
                 self._parquet.close()
+                self._sink.close()
         except BaseException as exc:
             self._output.__exit__(type(exc), exc, exc.__traceback__)
             raise
