@@ -467,6 +467,8 @@ def _format(values: np.ndarray) -> list[str]:
 
 
 def _column_text(col: Any, fmt: str, pa: Any) -> _Text:
+    if isinstance(col, (Codes, Ragged)) and len(col.values) > 2 * len(col.codes):
+        col = col.compact()  # a few rows of a large dictionary (500k term names)
     if isinstance(col, Codes):
         texts = _format(col.values)
         return _Text(_csv_texts(texts) if fmt == "csv" else texts, col.codes)

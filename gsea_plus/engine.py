@@ -30,14 +30,16 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
 
-from gsea_plus.columnar import Codes, Pairs, Ragged, ResultTable
+from gsea_plus.columnar import Codes, Pairs, Ragged, ResultTable, _spans
 from gsea_plus.errors import InputError
 from gsea_plus.genes import GeneList, SymbolMapper, read_gene_list
 from gsea_plus.library import GeneSetLibrary
+from gsea_plus.library.core import stable_order
 from gsea_plus.options import canonical_background
 from gsea_plus.stats import (
     adjust_pvalues_grouped,
@@ -123,6 +125,12 @@ class PreparedLibrary:
     def term_sizes(self) -> np.ndarray:
         """``K`` per term (after background restriction)."""
         return self.library.term_sizes
+
+    @cached_property
+    def size_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct term sizes, and each term's position among them (once per batch)."""
+        values, ids = np.unique(self.term_sizes, return_inverse=True)
+        return values, ids.ravel()
 
     def describe(self) -> str:
         """One line: background kind and size."""
@@ -311,7 +319,8 @@ class Scores:
 
     One entry per (list, term) pair with overlap >= 1 among terms passing the size
     filters, grouped by list; :attr:`order` lists the entries by list, then p-value, then
-    term (the order of the result tables).
+    term (the order of the result tables). :attr:`tables` gives each entry's table
+    ``(k, K, n)``; :attr:`genes`, when kept, each entry's overlapping genes.
     """
 
     list_idx: np.ndarray
@@ -324,6 +333,7 @@ class Scores:
     background_size: int
     order: np.ndarray
     tables: TableIds | None = None
+    genes: Ragged | None = None
 
     @property
     def odds(self) -> np.ndarray:
@@ -361,20 +371,37 @@ def count_overlaps(
         One entry per cell with overlap >= 1, sorted by list (and by term within a list,
         except for large chunks).
     """
+    li, ti, k, _ = _count_overlaps(prepared, columns, with_genes=False)
+    return li, ti, k
+
+
+def _count_overlaps(
+    prepared: PreparedLibrary, columns: Sequence[np.ndarray], *, with_genes: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`count_overlaps`, and (``with_genes``, numpy path) each cell's genes.
+
+    The genes come out of the same walk over the lists' genes and their terms: ordered
+    by cell (list, then term, as the entries) and, within a cell, by gene (a stable sort
+    of the walk, which goes through each list's genes in ascending order). ``None`` when
+    the sparse product counted the cells.
+    """
     col_ptr, col_terms = prepared.library.gene_terms
-    n_terms = len(prepared.library.terms)
+    n_terms = len(prepared.library)
     if not len(columns):
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
+        return empty, empty, empty, (empty if with_genes else None)
     cols_all = [np.asarray(c, dtype=np.int64) for c in columns]
     sizes = np.array([len(c) for c in cols_all], dtype=np.int64)
     cols = np.concatenate(cols_all) if len(cols_all) > 1 else cols_all[0]
     n_lists = len(cols_all)
-    if n_lists > 1 and int((col_ptr[cols + 1] - col_ptr[cols]).sum()) >= _SPARSE_FROM:
-        return _count_sparse(prepared, cols, sizes)
+    entries = int((col_ptr[cols + 1] - col_ptr[cols]).sum())
+    if n_lists > 1 and entries >= _SPARSE_FROM and entries * 4 < n_lists * n_terms:
+        # many lists with sparse overlaps; a dense overlap (a large library) is counted
+        # faster by bincount, a block of lists at a time
+        return (*_count_sparse(prepared, cols, sizes), None)
     block = max(1, _CELLS_PER_BLOCK // max(n_terms, 1))
     ends = np.cumsum(sizes)
-    out_l, out_t, out_k = [], [], []
+    out_l, out_t, out_k, out_g = [], [], [], []
     for lo in range(0, n_lists, block):
         hi = min(lo + block, n_lists)
         a = int(ends[lo - 1]) if lo else 0
@@ -391,37 +418,58 @@ def count_overlaps(
         out_l.append(cells // n_terms + lo)
         out_t.append(cells % n_terms)
         out_k.append(counts[cells])
+        if with_genes:
+            genes = np.repeat(chunk_cols, lens)
+            out_g.append(genes[stable_order(keys, (hi - lo) * n_terms)])
     return (
         np.concatenate(out_l).astype(np.int64),
         np.concatenate(out_t).astype(np.int64),
         np.concatenate(out_k).astype(np.int64),
+        np.concatenate(out_g).astype(np.int64, copy=False) if with_genes else None,
     )
 
 
 def _count_sparse(
     prepared: PreparedLibrary, cols: np.ndarray, sizes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sparse product over the genes the chunk uses, entries in (list, term) order.
+
+    Only the used genes' rows of the (genes x terms) matrix are built: a library of
+    500k sets holds ~90M memberships, a chunk of lists touches a few million.
+    """
     import scipy.sparse as sp
 
     lib = prepared.library
-    n_genes, n_terms = len(lib.genes), len(lib.terms)
+    n_terms = len(lib)
     col_ptr, col_terms = lib.gene_terms
-    itype = np.int32 if max(len(cols), len(col_terms), n_genes, n_terms) < 2**31 - 1 else np.int64
+    used, local = np.unique(cols, return_inverse=True)
+    starts = col_ptr[used]
+    lens = col_ptr[used + 1] - starts
+    sub_ptr = np.zeros(len(used) + 1, dtype=np.int64)
+    np.cumsum(lens, out=sub_ptr[1:])
+    big = max(int(sub_ptr[-1]), len(cols), n_terms) >= 2**31 - 1
+    itype = np.int64 if big else np.int32
     ptr = np.zeros(len(sizes) + 1, dtype=itype)
     np.cumsum(sizes, out=ptr[1:])
     lists = sp.csr_matrix(
-        (np.ones(len(cols), dtype=np.int32), cols.astype(itype), ptr),
-        shape=(len(sizes), n_genes),
+        (np.ones(len(cols), dtype=np.int32), local.ravel().astype(itype), ptr),
+        shape=(len(sizes), len(used)),
     )
     gene_terms = sp.csr_matrix(
-        (np.ones(len(col_terms), dtype=np.int32), col_terms.astype(itype), col_ptr.astype(itype)),
-        shape=(n_genes, n_terms),
+        (
+            np.ones(int(sub_ptr[-1]), dtype=np.int32),
+            col_terms[_spans(starts, lens)].astype(itype, copy=False),
+            sub_ptr.astype(itype),
+        ),
+        shape=(len(used), n_terms),
     )
-    # Columns stay unsorted within a row (sorting them costs as much as the product);
-    # score_lists orders entries by list, p and term anyway.
     prod = (lists @ gene_terms).tocsr()
     li = np.repeat(np.arange(len(sizes), dtype=np.int64), np.diff(prod.indptr))
-    return li, prod.indices.astype(np.int64), prod.data.astype(np.int64)
+    ti = prod.indices.astype(np.int64)
+    # Columns come unsorted within a row; a stable radix sort by (list, term) is cheaper
+    # than scipy's sort and gives the numpy path's order.
+    order = stable_order(li * n_terms + ti, len(sizes) * n_terms)
+    return li[order], ti[order], prod.data.astype(np.int64)[order]
 
 
 def dense_overlaps(prepared: PreparedLibrary, columns: Sequence[np.ndarray]) -> np.ndarray:
@@ -442,11 +490,10 @@ def _tails(
     :func:`~gsea_plus.stats.hypergeom_logsf` (element-wise, so the values are the same
     whatever else is in the chunk), and gathered back.
     """
-    sizes = prepared.term_sizes
     n_vals, n_inv = np.unique(list_sizes, return_inverse=True)
-    k_vals, k_inv = np.unique(sizes, return_inverse=True)
+    k_vals, k_inv = prepared.size_ids
     n_id = n_inv.ravel()[li]
-    big_k_id = k_inv.ravel()[ti]
+    big_k_id = k_inv[ti]
     width = int(k.max()) + 1
     key = (n_id * len(k_vals) + big_k_id) * width + k
     space = len(n_vals) * len(k_vals) * width
@@ -481,18 +528,30 @@ def _tails(
 
 
 def score_lists(
-    prepared: PreparedLibrary, matches: Sequence[ListMatch], *, correction: str = "fdr_bh"
+    prepared: PreparedLibrary,
+    matches: Sequence[ListMatch],
+    *,
+    correction: str = "fdr_bh",
+    with_genes: bool = False,
 ) -> Scores:
     """Test every list of a chunk against every term: the shared engine of enrich and batch.
 
     P-values are computed only for entries with overlap >= 1; multiple testing runs per
     list over those entries (:func:`~gsea_plus.stats.adjust_pvalues_grouped`, identical
-    to statsmodels per list).
+    to statsmodels per list). ``with_genes`` keeps each entry's overlapping genes from the
+    counting walk (:attr:`Scores.genes`), for tables that output most entries.
     """
-    li, ti, k = count_overlaps(prepared, [m.columns for m in matches])
+    li, ti, k, hits = _count_overlaps(prepared, [m.columns for m in matches], with_genes=with_genes)
+    genes = None
+    if hits is not None:
+        ptr = np.zeros(len(k) + 1, dtype=np.int64)
+        np.cumsum(k, out=ptr[1:])
+        genes = Ragged(prepared.library.gene_names, hits, ptr)
     if not prepared.term_mask.all():
         keep = prepared.term_mask[ti]
         li, ti, k = li[keep], ti[keep], k[keep]
+        if genes is not None:
+            genes = genes.take(np.flatnonzero(keep))
     big_k = prepared.term_sizes[ti]
     list_sizes = np.array([m.size for m in matches], dtype=np.int64)
     n = list_sizes[li]
@@ -500,9 +559,13 @@ def score_lists(
     tables = None
     if len(k):
         log_p, rank, tables = _tails(li, k, ti, list_sizes, prepared)
-        # One integer key (list, rank of p, term) when it fits, else a lexsort.
-        n_ranks, n_terms = int(rank.max()) + 1, len(prepared.library.terms)
-        if len(matches) * n_ranks * n_terms < 1 << 62:
+        n_ranks, n_terms = int(rank.max()) + 1, len(prepared.library)
+        if _sorted_by_list_and_term(li, ti, n_terms) and len(matches) * n_ranks < 1 << 62:
+            # entries come by (list, term): a stable radix sort by (list, rank of p) gives
+            # (list, p, term) without comparing terms (16-bit passes)
+            order = stable_order(li * n_ranks + rank, len(matches) * n_ranks)
+        elif len(matches) * n_ranks * n_terms < 1 << 62:
+            # One integer key (list, rank of p, term) when it fits, else a lexsort.
             order = np.argsort((li * n_ranks + rank) * n_terms + ti)
         else:
             order = np.lexsort((ti, rank, li))
@@ -512,7 +575,15 @@ def score_lists(
     bounds = np.searchsorted(li, np.arange(len(matches) + 1))
     adjusted = np.empty_like(log_p)
     adjusted[order] = adjust_pvalues_grouped(np.exp(log_p)[order], bounds, correction)
-    return Scores(li, ti, k, big_k, n, log_p, adjusted, big_n, order, tables)
+    return Scores(li, ti, k, big_k, n, log_p, adjusted, big_n, order, tables, genes)
+
+
+def _sorted_by_list_and_term(li: np.ndarray, ti: np.ndarray, n_terms: int) -> bool:
+    """Whether entries are in (list, term) order (the numpy count's order; not the sparse)."""
+    if len(li) < 2:
+        return True
+    key = li * n_terms + ti
+    return bool((key[1:] > key[:-1]).all())
 
 
 def overlap_genes_many(
@@ -710,8 +781,11 @@ def result_table(
     lib = prepared.library
     n = len(sel)
     terms = scores.term_idx[sel]
-    hits, offsets = overlap_gene_indices(prepared, columns, owner, terms)
-    genes = Ragged(lib.gene_names, hits, offsets)
+    if scores.genes is not None:  # kept by score_lists: only reordered here
+        genes = scores.genes.take(sel)
+    else:
+        hits, offsets = overlap_gene_indices(prepared, columns, owner, terms)
+        genes = Ragged(lib.gene_names, hits, offsets)
     big_n = prepared.background_size
     if scores.tables is not None:
         # every column but the adjusted p-value is a function of the entry's table (k, K, n):
@@ -908,7 +982,9 @@ def enrich_chunk(
     top: int | None,
 ) -> tuple[Scores, EvidenceTable]:
     """Score a chunk of matched lists and make their rows: the one path of enrich and batch."""
-    scores = score_lists(prepared, matches, correction=correction)
+    # all rows: the genes of every entry come with the counting; a few rows per list
+    # (--top) are cheaper to look up afterwards
+    scores = score_lists(prepared, matches, correction=correction, with_genes=top is None)
     table = evidence.tables(
         prepared, scores, matches, correction=correction, min_overlap=min_overlap, top=top
     )

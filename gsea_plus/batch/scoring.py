@@ -282,20 +282,34 @@ def _chunk_summary(prepared, matches, table, owner, tested, sig) -> list[dict]:
 def default_chunk_size(
     libraries: Sequence[tuple[PreparedLibrary, Evidence]], top: int | None
 ) -> int:
-    """Lists per chunk: bounds the (lists x terms) rows held before they are written.
+    """Lists per chunk: bounds the (list, term) entries held before rows are written.
 
     Full output keeps every (list, term) row of a chunk in memory until written; with
-    ``top`` the rows kept are few and larger chunks are faster. An evidence may bound the
-    chunk further (the model scores a chunk as dense lists x vocabulary arrays).
+    ``top`` the rows kept are few and larger chunks are faster, but every list still
+    scores its entries: against a large library a list shares a gene with most terms
+    (~400k entries per 200-gene list against 500k sets), so the budget counts the
+    entries a list of :data:`TYPICAL_LIST` genes makes (the genes' mean number of terms),
+    not the terms. An evidence may bound the chunk further (the model scores a chunk as
+    dense lists x vocabulary arrays).
     """
-    terms = sum(len(p.library.terms) for p, _ in libraries)
-    budget = 8_000_000 if top is not None else 1_000_000
-    size = int(min(2000, max(16, budget // max(terms, 1))))
+    per_list = 0.0
+    for prepared, _ in libraries:
+        lib = prepared.library
+        degree = len(lib.indices) / max(len(lib.genes), 1)
+        per_list += min(float(len(lib)), TYPICAL_LIST * degree)
+    terms = sum(len(p.library) for p, _ in libraries)
+    budget = 2_000_000 if top is not None else 500_000
+    cells = max(terms, per_list) if top is None else per_list
+    size = int(min(2000, max(4, budget // max(cells, 1))))
     for _, evidence in libraries:
         limit = evidence.chunk_limit()
         if limit is not None:
             size = min(size, limit)
     return size
+
+
+#: The list size a chunk is sized for (a batch of longer lists makes larger chunks).
+TYPICAL_LIST = 300
 
 
 class WarningSummary:

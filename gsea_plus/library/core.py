@@ -460,7 +460,7 @@ def _sort_within_rows(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return out
 
 
-def _stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
+def stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
     """``argsort(keys, kind="stable")`` for keys in ``[0, bound)``, by 16-bit radix passes.
 
     numpy's stable sort of 16-bit integers is a radix sort; wider keys take one pass per
@@ -496,7 +496,7 @@ def _gene_terms(
         a, b = int(indptr[lo]), int(indptr[hi])
         genes = np.asarray(indices[a:b], dtype=np.int64)
         rows = np.repeat(np.arange(lo, hi, dtype=itype), np.diff(indptr[lo : hi + 1]))
-        order = _stable_order(genes, n_genes)
+        order = stable_order(genes, n_genes)
         g = genes[order]
         first = np.ones(len(g), dtype=bool)
         first[1:] = g[1:] != g[:-1]
