@@ -34,7 +34,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, benchmark_gmt, machine_line, markdown_table, read_gmt_sets  # noqa: E402
+from _common import (  # noqa: E402
+    REPO,
+    benchmark_gmt,
+    compile_tree,
+    machine_line,
+    markdown_table,
+    read_gmt_sets,
+)
 from make_lists import make_lists, write  # noqa: E402
 
 LIBRARIES = ["KEGG_2021_Human", "GO_Biological_Process_2023"]
@@ -121,6 +128,8 @@ def main() -> None:
     trees = {"gsea-plus": REPO}
     if args.baseline:
         trees["baseline"] = args.baseline.resolve()
+    for tree in trees.values():
+        compile_tree(tree)
     rows = []
     for lib in args.libraries:
         gmt = benchmark_gmt(lib)

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, machine_line, markdown_table  # noqa: E402
+from _common import REPO, compile_tree, machine_line, markdown_table  # noqa: E402
 
 CLI = "import sys; sys.argv = ['gsea-plus'] + sys.argv[1:]; from gsea_plus.cli import main; main()"
 
@@ -92,6 +92,8 @@ def main() -> None:
     trees = {"gsea-plus": REPO}
     if args.baseline:
         trees["baseline"] = args.baseline.resolve()
+    for tree in trees.values():
+        compile_tree(tree)
     print(f"# {machine_line()}", flush=True)
     rows = []
     for lib in args.libraries:

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BIN, REPO, benchmark_gmt, machine_line, markdown_table  # noqa: E402
+from _common import BIN, REPO, benchmark_gmt, compile_tree, machine_line, markdown_table  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CLI = "import sys; sys.argv = ['gsea-plus'] + sys.argv[1:]; from gsea_plus.cli import main; main()"
@@ -110,6 +110,8 @@ def main() -> None:
     trees = {"gsea-plus": REPO}
     if args.baseline:
         trees["baseline"] = args.baseline.resolve()
+    for tree in trees.values():
+        compile_tree(tree)
     commands: dict[str, tuple[list[str], dict[str, str]]] = {}
     base_env = dict(os.environ, GSEA_PLUS_OFFLINE="1")
     base_env.pop("PYTHONPATH", None)

@@ -37,7 +37,9 @@ __all__ = [
     "Pairs",
     "Ragged",
     "ResultTable",
+    "arrow_text",
     "column_at",
+    "is_text",
     "n_rows",
     "text_bytes",
     "to_arrow",
@@ -689,6 +691,23 @@ def to_arrow(table: Mapping[str, Any], schema: Any) -> Any:
         arrays.append(arr)
     assert all(len(a) == rows for a in arrays)
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def is_text(table: ResultTable, name: str) -> bool:
+    """Whether a column of an encoded table is encoded text (not numbers)."""
+    col = table.raw(name)
+    if isinstance(col, Codes):
+        return _is_text(col.values)
+    return isinstance(col, (Pairs, Ragged))
+
+
+def arrow_text(table: ResultTable, name: str) -> Any:
+    """An encoded text column as an Arrow string array (built without Python strings)."""
+    import pyarrow as pa
+
+    return to_arrow(
+        ResultTable({name: table.raw(name)}, table.rows), pa.schema([(name, pa.string())])
+    ).column(0)
 
 
 def is_ragged(table: Mapping[str, Any], name: str) -> bool:

@@ -35,7 +35,7 @@ from typing import Protocol
 
 import numpy as np
 
-from gsea_plus.columnar import Codes, Pairs, Ragged, ResultTable, _spans
+from gsea_plus.columnar import Codes, Pairs, Ragged, ResultTable, _spans, arrow_text, is_text
 from gsea_plus.errors import InputError
 from gsea_plus.genes import GeneList, SymbolMapper, read_gene_list
 from gsea_plus.library import GeneSetLibrary
@@ -1007,10 +1007,37 @@ def concat_tables(tables: Sequence[Mapping[str, np.ndarray]]) -> Mapping[str, np
 
 
 def to_frame(table: Mapping[str, np.ndarray]):
-    """A pandas DataFrame with the table's columns in order."""
+    """A pandas DataFrame with the table's columns in order.
+
+    Where pandas keeps strings in Arrow arrays (its default from 3.0), the text columns
+    of an encoded table go to it as Arrow arrays, not through Python strings: the same
+    frame.
+    """
     import pandas as pd
 
+    if isinstance(table, ResultTable) and table.rows:
+        dtype = _arrow_str_dtype()
+        if dtype is not None:
+            data = {
+                c: pd.array(arrow_text(table, c), dtype=dtype) if is_text(table, c) else table[c]
+                for c in table
+            }
+            return pd.DataFrame(data, columns=list(table))
     return pd.DataFrame({c: table[c] for c in table}, columns=list(table))
+
+
+_STR_DTYPE: list = []
+
+
+def _arrow_str_dtype():
+    """The default pandas string dtype when it is stored in Arrow arrays, else ``None``."""
+    if not _STR_DTYPE:
+        import pandas as pd
+
+        dtype = pd.Series(["x"]).dtype
+        arrow = isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+        _STR_DTYPE.append(dtype if arrow else None)
+    return _STR_DTYPE[0]
 
 
 def warn_unmatched(match: ListMatch, prepared: PreparedLibrary, *, label: str = "") -> None:
