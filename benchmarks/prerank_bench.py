@@ -60,10 +60,10 @@ def gmt_dict(path):
             d[f[0]] = [g for g in f[2:] if g]
     return d
 if tool == "gsea-plus":
-    import gsea_plus
+    from gsea_plus.prerank import prerank
     imported = time.perf_counter() - t0
     def run():
-        r = gsea_plus.prerank(dict(zip(sig.gene, sig.score)), gmt)
+        r = prerank(dict(zip(sig.gene, sig.score)), gmt)
         return dict(zip(r["Term"], r["P-value"]))
 elif tool.startswith("blitzgsea"):
     import blitzgsea as blitz

@@ -127,7 +127,12 @@ def test_column_compressed_form_and_row_sorting_agree_with_argsort():
         )
 
 
-def test_saved_library_is_memory_mapped_read_only(tmp_path):
+@pytest.mark.parametrize("mapped", [True, False])
+def test_saved_library_is_memory_mapped_read_only(tmp_path, monkeypatch, mapped):
+    import gsea_plus.library.core as core
+
+    # arrays from _MAP_FROM bytes on are mapped; a test library is small
+    monkeypatch.setattr(core, "_MAP_FROM", 0 if mapped else 1 << 30)
     lib = GeneSetLibrary.from_gene_sets("lib", TINY_SETS, meta={"sha256": "cd" * 32})
     path = tmp_path / "lib.npz"
     lib.save(path)
@@ -136,7 +141,9 @@ def test_saved_library_is_memory_mapped_read_only(tmp_path):
     back = GeneSetLibrary.load(path)
     for arr in (back.indptr, back.indices, *back.gene_terms):
         assert not arr.flags.writeable
-        assert arr.ctypes.data % 64 == 0 or len(arr) == 0
+        if mapped:  # the file offsets are aligned, so the mapped arrays are
+            assert arr.ctypes.data % 64 == 0 or len(arr) == 0
+            assert isinstance(arr.base, np.memmap) or arr.base is not None
     assert back.to_dict() == lib.to_dict()
     for a, b in zip(back.gene_terms, lib.gene_terms, strict=True):
         np.testing.assert_array_equal(a, b)

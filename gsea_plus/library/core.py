@@ -592,8 +592,20 @@ def _map(path: Path, members: dict, name: str, dtype: np.dtype | None = None) ->
         raise LibraryError(f"{path}: corrupt cached library (bad array {name})")
     if shape[0] == 0:
         return np.zeros(0, dtype=found)
+    if shape[0] * found.itemsize < _MAP_FROM:  # small: reading costs less than mapping
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            out = np.fromfile(fh, dtype=found, count=shape[0])
+        if len(out) != shape[0]:
+            raise LibraryError(f"{path}: corrupt cached library (truncated {name})")
+        out.flags.writeable = False
+        return out
     # a plain read-only ndarray over the mapping (the mapping lives as long as it does)
     return np.memmap(path, dtype=found, mode="r", offset=offset, shape=shape).view(np.ndarray)
+
+
+#: Arrays from this many bytes on are memory-mapped, smaller ones read.
+_MAP_FROM = 1 << 20
 
 
 def _load_v2(cls, path: Path, members: dict) -> GeneSetLibrary:
