@@ -171,7 +171,16 @@ def main() -> None:
                             GSEA_PLUS_OFFLINE="1",
                         )
                         out = work / f"out-{label}.{ext}"
-                        argv = [sys.executable, "-c", CLI, "batch", str(files[n]), "-l", str(gmt)]
+                        argv = [
+                            sys.executable,
+                            "-P",
+                            "-c",
+                            CLI,
+                            "batch",
+                            str(files[n]),
+                            "-l",
+                            str(gmt),
+                        ]
                         argv += [*extra, "-o", str(out)]
                         if not results.get(label) and repeats > 1:
                             measured(argv, env)  # warm-up: parsed-library cache, page cache

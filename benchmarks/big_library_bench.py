@@ -110,7 +110,7 @@ def main() -> None:
                 GSEA_PLUS_OFFLINE="1",
                 GSEA_PLUS_MAX_INFLATE_BYTES=str(4 << 30),
             )
-            py = [sys.executable, "-c", CLI]
+            py = [sys.executable, "-P", "-c", CLI]  # -P: not the current directory first
             jobs = [
                 ("one list", [*py, "enrich", str(one), "-l", str(lib), "-o", str(work / "o.tsv")])
             ]

@@ -101,6 +101,7 @@ def worker(tool: str, gmt: Path, work: Path, rerun: bool) -> dict:
     proc = subprocess.run(
         [
             sys.executable,
+            "-P",
             "-c",
             WORKER,
             tool,
@@ -166,7 +167,7 @@ def main() -> None:
                 ]
             )
             print(" | ".join(rows[-1]), flush=True)
-        cli = [sys.executable, "-c", CLI]
+        cli = [sys.executable, "-P", "-c", CLI]
         env = dict(os.environ, PYTHONPATH=str(REPO), GSEA_PLUS_CACHE=str(work / "cache"))
         t0 = time.perf_counter()
         subprocess.run(

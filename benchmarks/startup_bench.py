@@ -115,21 +115,27 @@ def main() -> None:
     commands: dict[str, tuple[list[str], dict[str, str]]] = {}
     base_env = dict(os.environ, GSEA_PLUS_OFFLINE="1")
     base_env.pop("PYTHONPATH", None)
-    commands["python -c pass"] = ([py, "-c", "pass"], base_env)
+    commands["python -c pass"] = ([py, "-P", "-c", "pass"], base_env)
     for label, tree in trees.items():
         env = dict(base_env, PYTHONPATH=str(tree), GSEA_PLUS_CACHE=str(work / f"cache-{label}"))
         enrich = ["enrich", str(listfile), "-l", str(gmt), "-o", str(out)]
-        commands[f"{label}: import gsea_plus"] = ([py, "-c", "import gsea_plus"], env)
-        commands[f"{label}: --help"] = ([py, "-c", CLI, "--help"], env)
-        commands[f"{label}: enrich --help"] = ([py, "-c", CLI, "enrich", "--help"], env)
-        commands[f"{label}: enrich LIST -o out.tsv"] = ([py, "-c", CLI, *enrich], env)
+        commands[f"{label}: import gsea_plus"] = ([py, "-P", "-c", "import gsea_plus"], env)
+        commands[f"{label}: --help"] = ([py, "-P", "-c", CLI, "--help"], env)
+        commands[f"{label}: enrich --help"] = ([py, "-P", "-c", CLI, "enrich", "--help"], env)
+        commands[f"{label}: enrich LIST -o out.tsv"] = ([py, "-P", "-c", CLI, *enrich], env)
         if label == "gsea-plus":
-            commands[f"{label}: enrich, typer without pydantic"] = ([py, "-c", FAST, *enrich], env)
-            commands[f"{label}: --help, typer without pydantic"] = (
-                [py, "-c", FAST, "--help"],
+            commands[f"{label}: enrich, typer without pydantic"] = (
+                [py, "-P", "-c", FAST, *enrich],
                 env,
             )
-            commands[f"{label}: --help, rich_markup_mode=None"] = ([py, "-c", PLAIN_HELP], env)
+            commands[f"{label}: --help, typer without pydantic"] = (
+                [py, "-P", "-c", FAST, "--help"],
+                env,
+            )
+            commands[f"{label}: --help, rich_markup_mode=None"] = (
+                [py, "-P", "-c", PLAIN_HELP],
+                env,
+            )
     print(f"# {machine_line()}", flush=True)
     results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in commands}
     for rnd in range(args.rounds + 1):
@@ -193,7 +199,7 @@ def main() -> None:
     for rnd in range(args.rounds + 1):
         for mode in ("typer", "fast"):
             for n in counts:
-                cpu, _, _ = run([py, "-c", synth, str(n), mode], env)
+                cpu, _, _ = run([py, "-P", "-c", synth, str(n), mode], env)
                 if rnd:
                     per.setdefault((mode, n), []).append(cpu)
     rows = []
