@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -143,7 +143,7 @@ class EnrichInfo:
 @with_options(options=EnrichOptions)
 def enrich_table(
     genes: Any, library: Any = "KEGG", *, options: EnrichOptions
-) -> tuple[dict[str, np.ndarray], EnrichInfo]:
+) -> tuple[Mapping[str, np.ndarray], EnrichInfo]:
     """:func:`enrich` without pandas: the result columns and a summary (the CLI uses it)."""
     gene_list = _as_gene_list(genes)
     idmap = load_idmap(options.hgnc)

@@ -79,6 +79,7 @@ __all__ = [
     "cluster_terms",
     "describe_rule",
     "representatives",
+    "kappa_universe",
     "similarity_matrix",
     "term_gene_sets",
 ]
@@ -200,7 +201,7 @@ def similarity_matrix(
     return sim
 
 
-def _universe(df: pd.DataFrame, sets: Sequence[frozenset[str]], gene_sets) -> int:
+def kappa_universe(df: pd.DataFrame, sets: Sequence[frozenset[str]], gene_sets) -> int:
     """``n`` for kappa: the list (or the background when full term gene sets are compared)."""
     col = "Background Size" if gene_sets is not None else "List Size"
     n = 0
@@ -327,7 +328,7 @@ def cluster_terms(
                 continue
             sub = part.iloc[chosen]
             sets = term_gene_sets(sub, gene_sets=gene_sets, include_predicted=include_predicted)
-            n = universe_size or _universe(sub, sets, gene_sets)
+            n = universe_size or kappa_universe(sub, sets, gene_sets)
             labels = _groups(similarity_matrix(sets, method=method, universe_size=n), threshold)
             # chosen is in rank order: the first row of each label is its representative,
             # and numbering labels by first appearance numbers clusters by significance.

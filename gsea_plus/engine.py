@@ -30,14 +30,17 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
 
+from gsea_plus.columnar import Codes, Pairs, Ragged, ResultTable, arrow_text, is_text, spans
 from gsea_plus.errors import InputError
 from gsea_plus.genes import GeneList, read_gene_list
 from gsea_plus.idmap import Conversion, IdMap
 from gsea_plus.library import GeneSetLibrary
+from gsea_plus.library.core import stable_order
 from gsea_plus.options import canonical_background
 from gsea_plus.stats import (
     adjust_pvalues_grouped,
@@ -57,6 +60,7 @@ __all__ = [
     "ListMatch",
     "PreparedLibrary",
     "Scores",
+    "TableIds",
     "concat_tables",
     "convert_missing",
     "count_overlaps",
@@ -64,9 +68,11 @@ __all__ = [
     "enrich_chunk",
     "keep_top",
     "match_lists",
+    "overlap_gene_indices",
     "overlap_genes_many",
     "prepare",
     "result_columns",
+    "result_table",
     "score_lists",
     "table_for_lists",
     "to_frame",
@@ -122,6 +128,12 @@ class PreparedLibrary:
         """``K`` per term (after background restriction)."""
         return self.library.term_sizes
 
+    @cached_property
+    def size_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct term sizes, and each term's position among them (once per batch)."""
+        values, ids = np.unique(self.term_sizes, return_inverse=True)
+        return values, ids.ravel()
+
     def describe(self) -> str:
         """One line: background kind and size."""
         what = {
@@ -157,14 +169,15 @@ def prepare(
     """
     bg = _read_background(background)
     if isinstance(bg, frozenset) and mapper is not None:
-        genes, conversion = convert_missing(sorted(bg), library.gene_index, mapper, species)
+        named, conversion = convert_missing(sorted(bg), library.gene_index, mapper, species)
         if conversion is not None and conversion.converted:
             log.info("background: %s", conversion.summary())
-        bg = frozenset(genes)
+        bg = frozenset(named)
     if min_size < 0 or (max_size is not None and max_size < min_size):
         raise InputError("need 0 <= --min-size <= --max-size")
+    genes: frozenset[str] | None = None
     if bg is None:
-        lib, n_bg, kind, genes = library, len(library.genes), "library", None
+        lib, n_bg, kind = library, len(library.genes), "library"
     elif isinstance(bg, int):
         if bg < len(library.genes):
             log.warning(
@@ -172,7 +185,7 @@ def prepare(
                 bg,
                 len(library.genes),
             )
-        lib, n_bg, kind, genes = library, bg, "size", None
+        lib, n_bg, kind = library, bg, "size"
     else:
         lib = library.restrict(bg)
         n_bg, kind, genes = len(bg), "genes", bg
@@ -331,12 +344,36 @@ def match_lists(
 
 
 @dataclass
+class TableIds:
+    """The distinct tables ``(k, K, n)`` of a chunk's entries, and each entry's table.
+
+    Every statistic of an entry but its adjusted p-value is a function of its table, and
+    a chunk holds few of them: result columns are built once per table and gathered
+    (:func:`result_table`), and a writer formats each table's cells once.
+
+    Attributes
+    ----------
+    entry
+        Per entry, its table (``0 .. len(k) - 1``).
+    k, big_k, n, log_p
+        Per table: overlap, term size, list size and ``log P(X >= k)``.
+    """
+
+    entry: np.ndarray
+    k: np.ndarray
+    big_k: np.ndarray
+    n: np.ndarray
+    log_p: np.ndarray
+
+
+@dataclass
 class Scores:
     """Long-format results for a chunk of lists against one library.
 
     One entry per (list, term) pair with overlap >= 1 among terms passing the size
     filters, grouped by list; :attr:`order` lists the entries by list, then p-value, then
-    term (the order of the result tables).
+    term (the order of the result tables). :attr:`tables` gives each entry's table
+    ``(k, K, n)``; :attr:`genes`, when kept, each entry's overlapping genes.
     """
 
     list_idx: np.ndarray
@@ -348,6 +385,8 @@ class Scores:
     adjusted: np.ndarray
     background_size: int
     order: np.ndarray
+    tables: TableIds | None = None
+    genes: Ragged | None = None
 
     @property
     def odds(self) -> np.ndarray:
@@ -385,20 +424,37 @@ def count_overlaps(
         One entry per cell with overlap >= 1, sorted by list (and by term within a list,
         except for large chunks).
     """
+    li, ti, k, _ = _count_overlaps(prepared, columns, with_genes=False)
+    return li, ti, k
+
+
+def _count_overlaps(
+    prepared: PreparedLibrary, columns: Sequence[np.ndarray], *, with_genes: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`count_overlaps`, and (``with_genes``, numpy path) each cell's genes.
+
+    The genes come out of the same walk over the lists' genes and their terms: ordered
+    by cell (list, then term, as the entries) and, within a cell, by gene (a stable sort
+    of the walk, which goes through each list's genes in ascending order). ``None`` when
+    the sparse product counted the cells.
+    """
     col_ptr, col_terms = prepared.library.gene_terms
-    n_terms = len(prepared.library.terms)
+    n_terms = len(prepared.library)
     if not len(columns):
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
+        return empty, empty, empty, (empty if with_genes else None)
     cols_all = [np.asarray(c, dtype=np.int64) for c in columns]
     sizes = np.array([len(c) for c in cols_all], dtype=np.int64)
     cols = np.concatenate(cols_all) if len(cols_all) > 1 else cols_all[0]
     n_lists = len(cols_all)
-    if n_lists > 1 and int((col_ptr[cols + 1] - col_ptr[cols]).sum()) >= _SPARSE_FROM:
-        return _count_sparse(prepared, cols, sizes)
+    entries = int((col_ptr[cols + 1] - col_ptr[cols]).sum())
+    if n_lists > 1 and entries >= _SPARSE_FROM and entries * 4 < n_lists * n_terms:
+        # many lists with sparse overlaps; a dense overlap (a large library) is counted
+        # faster by bincount, a block of lists at a time
+        return (*_count_sparse(prepared, cols, sizes), None)
     block = max(1, _CELLS_PER_BLOCK // max(n_terms, 1))
     ends = np.cumsum(sizes)
-    out_l, out_t, out_k = [], [], []
+    out_l, out_t, out_k, out_g = [], [], [], []
     for lo in range(0, n_lists, block):
         hi = min(lo + block, n_lists)
         a = int(ends[lo - 1]) if lo else 0
@@ -415,37 +471,58 @@ def count_overlaps(
         out_l.append(cells // n_terms + lo)
         out_t.append(cells % n_terms)
         out_k.append(counts[cells])
+        if with_genes:
+            genes = np.repeat(chunk_cols, lens)
+            out_g.append(genes[stable_order(keys, (hi - lo) * n_terms)])
     return (
         np.concatenate(out_l).astype(np.int64),
         np.concatenate(out_t).astype(np.int64),
         np.concatenate(out_k).astype(np.int64),
+        np.concatenate(out_g).astype(np.int64, copy=False) if with_genes else None,
     )
 
 
 def _count_sparse(
     prepared: PreparedLibrary, cols: np.ndarray, sizes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sparse product over the genes the chunk uses, entries in (list, term) order.
+
+    Only the used genes' rows of the (genes x terms) matrix are built: a library of
+    500k sets holds ~90M memberships, a chunk of lists touches a few million.
+    """
     import scipy.sparse as sp
 
     lib = prepared.library
-    n_genes, n_terms = len(lib.genes), len(lib.terms)
+    n_terms = len(lib)
     col_ptr, col_terms = lib.gene_terms
-    itype = np.int32 if max(len(cols), len(col_terms), n_genes, n_terms) < 2**31 - 1 else np.int64
+    used, local = np.unique(cols, return_inverse=True)
+    starts = col_ptr[used]
+    lens = col_ptr[used + 1] - starts
+    sub_ptr = np.zeros(len(used) + 1, dtype=np.int64)
+    np.cumsum(lens, out=sub_ptr[1:])
+    big = max(int(sub_ptr[-1]), len(cols), n_terms) >= 2**31 - 1
+    itype = np.int64 if big else np.int32
     ptr = np.zeros(len(sizes) + 1, dtype=itype)
     np.cumsum(sizes, out=ptr[1:])
     lists = sp.csr_matrix(
-        (np.ones(len(cols), dtype=np.int32), cols.astype(itype), ptr),
-        shape=(len(sizes), n_genes),
+        (np.ones(len(cols), dtype=np.int32), local.ravel().astype(itype), ptr),
+        shape=(len(sizes), len(used)),
     )
     gene_terms = sp.csr_matrix(
-        (np.ones(len(col_terms), dtype=np.int32), col_terms.astype(itype), col_ptr.astype(itype)),
-        shape=(n_genes, n_terms),
+        (
+            np.ones(int(sub_ptr[-1]), dtype=np.int32),
+            col_terms[spans(starts, lens)].astype(itype, copy=False),
+            sub_ptr.astype(itype),
+        ),
+        shape=(len(used), n_terms),
     )
-    # Columns stay unsorted within a row (sorting them costs as much as the product);
-    # score_lists orders entries by list, p and term anyway.
     prod = (lists @ gene_terms).tocsr()
     li = np.repeat(np.arange(len(sizes), dtype=np.int64), np.diff(prod.indptr))
-    return li, prod.indices.astype(np.int64), prod.data.astype(np.int64)
+    ti = prod.indices.astype(np.int64)
+    # Columns come unsorted within a row; a stable radix sort by (list, term) is cheaper
+    # than scipy's sort and gives the numpy path's order.
+    order = stable_order(li * n_terms + ti, len(sizes) * n_terms)
+    return li[order], ti[order], prod.data.astype(np.int64)[order]
 
 
 def dense_overlaps(prepared: PreparedLibrary, columns: Sequence[np.ndarray]) -> np.ndarray:
@@ -458,19 +535,18 @@ def dense_overlaps(prepared: PreparedLibrary, columns: Sequence[np.ndarray]) -> 
 
 def _tails(
     li: np.ndarray, k: np.ndarray, ti: np.ndarray, list_sizes: np.ndarray, prepared: PreparedLibrary
-) -> tuple[np.ndarray, np.ndarray]:
-    """``log P(X >= k)`` per entry and the dense rank of that value among the entries.
+) -> tuple[np.ndarray, np.ndarray, TableIds]:
+    """``log P(X >= k)`` per entry, the dense rank of that value, and the entries' tables.
 
     A chunk of lists holds few distinct tables ``(k, K, n)``: they are found with a dense
     lookup over small integer ids (no sort of all entries), computed once each with
     :func:`~gsea_plus.stats.hypergeom_logsf` (element-wise, so the values are the same
     whatever else is in the chunk), and gathered back.
     """
-    sizes = prepared.term_sizes
     n_vals, n_inv = np.unique(list_sizes, return_inverse=True)
-    k_vals, k_inv = np.unique(sizes, return_inverse=True)
+    k_vals, k_inv = prepared.size_ids
     n_id = n_inv.ravel()[li]
-    big_k_id = k_inv.ravel()[ti]
+    big_k_id = k_inv[ti]
     width = int(k.max()) + 1
     key = (n_id * len(k_vals) + big_k_id) * width + k
     space = len(n_vals) * len(k_vals) * width
@@ -489,37 +565,60 @@ def _tails(
     _, u_rank = np.unique(u_log_p, return_inverse=True)
     u_rank = u_rank.ravel()
     if inverse is None:
-        table = np.empty(space, dtype=np.float64)
-        table[ukeys] = u_log_p
-        ranks = np.empty(space, dtype=np.int64)
-        ranks[ukeys] = u_rank
-        return table[key], ranks[key]
-    inverse = inverse.ravel()
-    return u_log_p[inverse], u_rank[inverse]
+        ids = np.empty(space, dtype=np.int64)
+        ids[ukeys] = np.arange(len(ukeys))
+        inverse = ids[key]
+    else:
+        inverse = inverse.ravel()
+    tables = TableIds(
+        entry=inverse,
+        k=uk,
+        big_k=k_vals[rest % len(k_vals)],
+        n=n_vals[rest // len(k_vals)],
+        log_p=u_log_p,
+    )
+    return u_log_p[inverse], u_rank[inverse], tables
 
 
 def score_lists(
-    prepared: PreparedLibrary, matches: Sequence[ListMatch], *, correction: str = "fdr_bh"
+    prepared: PreparedLibrary,
+    matches: Sequence[ListMatch],
+    *,
+    correction: str = "fdr_bh",
+    with_genes: bool = False,
 ) -> Scores:
     """Test every list of a chunk against every term: the shared engine of enrich and batch.
 
     P-values are computed only for entries with overlap >= 1; multiple testing runs per
     list over those entries (:func:`~gsea_plus.stats.adjust_pvalues_grouped`, identical
-    to statsmodels per list).
+    to statsmodels per list). ``with_genes`` keeps each entry's overlapping genes from the
+    counting walk (:attr:`Scores.genes`), for tables that output most entries.
     """
-    li, ti, k = count_overlaps(prepared, [m.columns for m in matches])
+    li, ti, k, hits = _count_overlaps(prepared, [m.columns for m in matches], with_genes=with_genes)
+    genes = None
+    if hits is not None:
+        ptr = np.zeros(len(k) + 1, dtype=np.int64)
+        np.cumsum(k, out=ptr[1:])
+        genes = Ragged(prepared.library.gene_names, hits, ptr)
     if not prepared.term_mask.all():
         keep = prepared.term_mask[ti]
         li, ti, k = li[keep], ti[keep], k[keep]
+        if genes is not None:
+            genes = genes.take(np.flatnonzero(keep))
     big_k = prepared.term_sizes[ti]
     list_sizes = np.array([m.size for m in matches], dtype=np.int64)
     n = list_sizes[li]
     big_n = prepared.background_size
+    tables = None
     if len(k):
-        log_p, rank = _tails(li, k, ti, list_sizes, prepared)
-        # One integer key (list, rank of p, term) when it fits, else a lexsort.
-        n_ranks, n_terms = int(rank.max()) + 1, len(prepared.library.terms)
-        if len(matches) * n_ranks * n_terms < 1 << 62:
+        log_p, rank, tables = _tails(li, k, ti, list_sizes, prepared)
+        n_ranks, n_terms = int(rank.max()) + 1, len(prepared.library)
+        if _sorted_by_list_and_term(li, ti, n_terms) and len(matches) * n_ranks < 1 << 62:
+            # entries come by (list, term): a stable radix sort by (list, rank of p) gives
+            # (list, p, term) without comparing terms (16-bit passes)
+            order = stable_order(li * n_ranks + rank, len(matches) * n_ranks)
+        elif len(matches) * n_ranks * n_terms < 1 << 62:
+            # One integer key (list, rank of p, term) when it fits, else a lexsort.
             order = np.argsort((li * n_ranks + rank) * n_terms + ti)
         else:
             order = np.lexsort((ti, rank, li))
@@ -529,7 +628,15 @@ def score_lists(
     bounds = np.searchsorted(li, np.arange(len(matches) + 1))
     adjusted = np.empty_like(log_p)
     adjusted[order] = adjust_pvalues_grouped(np.exp(log_p)[order], bounds, correction)
-    return Scores(li, ti, k, big_k, n, log_p, adjusted, big_n, order)
+    return Scores(li, ti, k, big_k, n, log_p, adjusted, big_n, order, tables, genes)
+
+
+def _sorted_by_list_and_term(li: np.ndarray, ti: np.ndarray, n_terms: int) -> bool:
+    """Whether entries are in (list, term) order (the numpy count's order; not the sparse)."""
+    if len(li) < 2:
+        return True
+    key = li * n_terms + ti
+    return bool((key[1:] > key[:-1]).all())
 
 
 def overlap_genes_many(
@@ -551,30 +658,47 @@ def overlap_genes_many(
     terms
         For each row, its term index.
     """
-    lib = prepared.library
     if len(terms) == 0:
         return []
+    hits, offsets = overlap_gene_indices(prepared, columns, owner, terms)
+    return Ragged(prepared.library.gene_names, hits, offsets).materialize().tolist()
+
+
+def overlap_gene_indices(
+    prepared: PreparedLibrary,
+    columns: Sequence[np.ndarray],
+    owner: np.ndarray,
+    terms: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The overlapping genes of each row as library gene indices, in library order.
+
+    Parameters are those of :func:`overlap_genes_many`.
+
+    Returns
+    -------
+    genes, offsets
+        Row ``i``'s genes are ``genes[offsets[i]:offsets[i + 1]]`` (ascending).
+    """
+    lib = prepared.library
+    offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+    if len(terms) == 0:
+        return np.zeros(0, dtype=np.int64), offsets
     terms = np.asarray(terms, dtype=np.int64)
     owner = np.asarray(owner, dtype=np.int64)
     sizes = np.array([len(c) for c in columns], dtype=np.int64)
     cols = np.concatenate([np.asarray(c, dtype=np.int64) for c in columns])
     col_ptr, _ = lib.gene_terms
-    # Two ways to the same strings (genes in library order): walk each output term's
-    # genes and keep the list's, or walk each list gene's terms and keep the output
-    # rows'. The first is cheaper for a few rows per list (--top), the second for all rows.
+    # Two ways to the same genes (in library order): walk each output term's genes and
+    # keep the list's, or walk each list gene's terms and keep the output rows'. The first
+    # is cheaper for a few rows per list (--top), the second for all rows.
     by_term = int((lib.indptr[terms + 1] - lib.indptr[terms]).sum())
     by_list = int((col_ptr[cols + 1] - col_ptr[cols]).sum())
-    genes = lib.genes.astype(object)  # fancy indexing of objects, then tolist(), is cheap
     if by_list < by_term:
         hits, counts = _overlaps_by_list(prepared, cols, sizes, owner, terms)
     else:
         hits, counts = _overlaps_by_term(prepared, cols, sizes, owner, terms)
-    names = genes[hits].tolist()
-    out, pos0 = [], 0
-    for c in counts.tolist():
-        out.append(";".join(names[pos0 : pos0 + c]))
-        pos0 += c
-    return out
+    np.cumsum(counts, out=offsets[1:])
+    return hits.astype(np.int64, copy=False), offsets
 
 
 #: Entries handled per block when building gene strings (bounds memory).
@@ -690,31 +814,78 @@ def result_columns(
     owner
         Per output row, the position of its list in ``columns``.
     """
+    return dict(result_table(prepared, scores, sel, columns, owner).items())
+
+
+def result_table(
+    prepared: PreparedLibrary,
+    scores: Scores,
+    sel: np.ndarray,
+    columns: Sequence[np.ndarray],
+    owner: np.ndarray,
+) -> ResultTable:
+    """:func:`result_columns` with ``Term``, ``Overlap``, ``Genes`` and ``Library`` encoded.
+
+    The strings are not built: the table holds term codes, overlap counts and the
+    overlapping genes' indices (:mod:`gsea_plus.columnar`), which a batch writer turns
+    into text or Arrow arrays in bulk. Read as a mapping, it gives the same columns as
+    :func:`result_columns`.
+    """
     lib = prepared.library
-    k, big_k, log_p = scores.overlap[sel], scores.term_size[sel], scores.log_p[sel]
-    terms = scores.term_idx[sel]
-    list_size = scores.list_size[sel]
-    odds = odds_ratio(k, big_k, list_size, prepared.background_size)
     n = len(sel)
-    return {
-        # Object strings: a fixed-width '<U' array as wide as the longest term name would
-        # take ~1 kB per row in large batches.
-        "Term": lib.terms.astype(object)[terms],
-        "Overlap": np.array(
-            [f"{a}/{b}" for a, b in zip(k.tolist(), big_k.tolist(), strict=True)], dtype=object
-        ),
-        "P-value": np.exp(log_p),
-        "Adjusted P-value": scores.adjusted[sel],
-        "Odds Ratio": odds,
-        "Combined Score": combined_score(log_p, odds),
-        "Genes": np.array(overlap_genes_many(prepared, columns, owner, terms), dtype=object),
-        "Library": np.full(n, lib.name, dtype=object),
-        "Log10 P-value": log_p / np.log(10.0),
-        "Overlap Size": k,
-        "Term Size": big_k,
-        "List Size": list_size,
-        "Background Size": np.full(n, prepared.background_size, dtype=np.int64),
-    }
+    terms = scores.term_idx[sel]
+    if scores.genes is not None:  # kept by score_lists: only reordered here
+        genes = scores.genes.take(sel)
+    else:
+        hits, offsets = overlap_gene_indices(prepared, columns, owner, terms)
+        genes = Ragged(lib.gene_names, hits, offsets)
+    big_n = prepared.background_size
+    if scores.tables is not None:
+        # every column but the adjusted p-value is a function of the entry's table (k, K, n):
+        # computed once per table (the same floating-point operations), gathered on use
+        t = scores.tables
+        row = t.entry[sel]
+        odds = odds_ratio(t.k, t.big_k, t.n, big_n)
+        overlap = [f"{a}/{b}" for a, b in zip(t.k.tolist(), t.big_k.tolist(), strict=True)]
+        return ResultTable(
+            {
+                "Term": Codes(lib.terms, terms),
+                "Overlap": Codes(np.array(overlap, dtype=object), row),
+                "P-value": Codes(np.exp(t.log_p), row),
+                "Adjusted P-value": scores.adjusted[sel],
+                "Odds Ratio": Codes(odds, row),
+                "Combined Score": Codes(combined_score(t.log_p, odds), row),
+                "Genes": genes,
+                "Library": Codes(np.full(len(t.k), lib.name, dtype=object), row),
+                "Log10 P-value": Codes(t.log_p / np.log(10.0), row),
+                "Overlap Size": Codes(t.k, row),
+                "Term Size": Codes(t.big_k, row),
+                "List Size": Codes(t.n, row),
+                "Background Size": Codes(np.full(len(t.k), big_n, dtype=np.int64), row),
+            },
+            n,
+        )
+    k, big_k, log_p = scores.overlap[sel], scores.term_size[sel], scores.log_p[sel]
+    list_size = scores.list_size[sel]
+    odds = odds_ratio(k, big_k, list_size, big_n)
+    return ResultTable(
+        {
+            "Term": Codes(lib.terms, terms),
+            "Overlap": Pairs(k, big_k),
+            "P-value": np.exp(log_p),
+            "Adjusted P-value": scores.adjusted[sel],
+            "Odds Ratio": odds,
+            "Combined Score": combined_score(log_p, odds),
+            "Genes": genes,
+            "Library": Codes(np.array([lib.name], dtype=object), np.zeros(n, dtype=np.int64)),
+            "Log10 P-value": log_p / np.log(10.0),
+            "Overlap Size": k,
+            "Term Size": big_k,
+            "List Size": list_size,
+            "Background Size": np.full(n, big_n, dtype=np.int64),
+        },
+        n,
+    )
 
 
 def keep_top(owner: np.ndarray, top: int | None) -> np.ndarray:
@@ -736,12 +907,14 @@ def table_for_lists(
     *,
     min_overlap: int = 1,
     top: int | None = None,
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    encoded: bool = False,
+) -> tuple[Mapping[str, np.ndarray], np.ndarray]:
     """The result columns for every list of a chunk, list after list, each sorted by p.
 
     Rows are sorted by p-value (the exact log p), ties by term order; each list's rows are
     the same whatever else is in the chunk. With ``top`` only each list's first ``top``
-    rows are kept, before the gene strings are built.
+    rows are kept, before the gene strings are built. ``encoded`` returns a
+    :class:`~gsea_plus.columnar.ResultTable` (:func:`result_table`) instead of a dict.
 
     Returns
     -------
@@ -752,7 +925,8 @@ def table_for_lists(
     owner = scores.list_idx[sel]
     keep = keep_top(owner, top)
     sel, owner = sel[keep], owner[keep]
-    table = result_columns(prepared, scores, sel, [m.columns for m in matches], owner)
+    build = result_table if encoded else result_columns
+    table = build(prepared, scores, sel, [m.columns for m in matches], owner)
     return table, owner
 
 
@@ -772,7 +946,7 @@ class EvidenceTable:
         Per list, the number of terms with adjusted p < :data:`SIGNIFICANT`.
     """
 
-    table: dict[str, np.ndarray]
+    table: Mapping[str, np.ndarray]
     owner: np.ndarray
     tested: np.ndarray
     significant: np.ndarray
@@ -815,9 +989,15 @@ class Evidence(Protocol):
 
 @dataclass(frozen=True)
 class ClassicalEvidence:
-    """The classical one-sided Fisher test of each list against each term."""
+    """The classical one-sided Fisher test of each list against each term.
+
+    Its tables are :class:`~gsea_plus.columnar.ResultTable` objects (``encoded``): the
+    same columns as a dict of arrays when read, written in bulk by the writers
+    (``encoded=False`` gives plain dicts).
+    """
 
     method: str = ""
+    encoded: bool = True
 
     def tables(
         self,
@@ -830,7 +1010,9 @@ class ClassicalEvidence:
         top: int | None,
     ) -> EvidenceTable:
         """:func:`table_for_lists`, with each list's tested and significant counts."""
-        table, owner = table_for_lists(prepared, scores, matches, min_overlap=min_overlap, top=top)
+        table, owner = table_for_lists(
+            prepared, scores, matches, min_overlap=min_overlap, top=top, encoded=self.encoded
+        )
         n = len(matches)
         shown = scores.overlap >= min_overlap
         return EvidenceTable(
@@ -861,27 +1043,62 @@ def enrich_chunk(
     top: int | None,
 ) -> tuple[Scores, EvidenceTable]:
     """Score a chunk of matched lists and make their rows: the one path of enrich and batch."""
-    scores = score_lists(prepared, matches, correction=correction)
+    # all rows: the genes of every entry come with the counting; a few rows per list
+    # (--top) are cheaper to look up afterwards
+    scores = score_lists(prepared, matches, correction=correction, with_genes=top is None)
     table = evidence.tables(
         prepared, scores, matches, correction=correction, min_overlap=min_overlap, top=top
     )
     return scores, table
 
 
-def concat_tables(tables: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Concatenate result tables and sort all rows by p-value (stable)."""
+def concat_tables(tables: Sequence[Mapping[str, np.ndarray]]) -> Mapping[str, np.ndarray]:
+    """Concatenate result tables and sort all rows by p-value (stable).
+
+    Encoded tables (:class:`~gsea_plus.columnar.ResultTable`) stay encoded.
+    """
     if len(tables) == 1:
         return tables[0]
+    if all(isinstance(t, ResultTable) for t in tables):
+        encoded = ResultTable.concat(tables)  # type: ignore[arg-type]
+        return encoded.take(np.argsort(encoded["Log10 P-value"], kind="stable"))
     merged = {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}
     order = np.argsort(merged["Log10 P-value"], kind="stable")
     return {c: v[order] for c, v in merged.items()}
 
 
-def to_frame(table: dict[str, np.ndarray]):
-    """A pandas DataFrame with the table's columns in order."""
+def to_frame(table: Mapping[str, np.ndarray]):
+    """A pandas DataFrame with the table's columns in order.
+
+    Where pandas keeps strings in Arrow arrays (its default from 3.0), the text columns
+    of an encoded table go to it as Arrow arrays, not through Python strings: the same
+    frame.
+    """
     import pandas as pd
 
+    if isinstance(table, ResultTable) and table.rows:
+        dtype = _arrow_str_dtype()
+        if dtype is not None:
+            data = {
+                c: pd.array(arrow_text(table, c), dtype=dtype) if is_text(table, c) else table[c]
+                for c in table
+            }
+            return pd.DataFrame(data, columns=list(table))
     return pd.DataFrame({c: table[c] for c in table}, columns=list(table))
+
+
+_STR_DTYPE: list = []
+
+
+def _arrow_str_dtype():
+    """The default pandas string dtype when it is stored in Arrow arrays, else ``None``."""
+    if not _STR_DTYPE:
+        import pandas as pd
+
+        dtype = pd.Series(["x"]).dtype
+        arrow = isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+        _STR_DTYPE.append(dtype if arrow else None)
+    return _STR_DTYPE[0]
 
 
 def warn_unmatched(match: ListMatch, prepared: PreparedLibrary, *, label: str = "") -> None:

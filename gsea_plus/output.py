@@ -200,14 +200,6 @@ def _columns(df) -> dict[str, list]:
     return {str(c): (v.tolist() if hasattr(v, "tolist") else list(v)) for c, v in df.items()}
 
 
-def _cell(value) -> str:
-    if isinstance(value, float):
-        if value != value:  # NaN: a value with no meaning for this row, an empty cell
-            return ""
-        return repr(value)  # shortest text that reads back to the same float
-    return str(value)
-
-
 def frame_to_bytes(df, fmt: str) -> bytes:
     """Serialize a result table (a DataFrame or a mapping of columns).
 
@@ -229,6 +221,14 @@ def frame_to_bytes(df, fmt: str) -> bytes:
             require("openpyxl", "excel", "an .xlsx workbook")
             frame.to_excel(buf, index=False, sheet_name="gsea-plus")
         return buf.getvalue()
+    if fmt in ("tsv", "table", "csv") and not hasattr(df, "to_dict"):
+        # a mapping of columns (the command line's tables): each distinct value is
+        # formatted once and rows are joined in bulk, the same bytes as below
+        from gsea_plus.columnar import text_bytes
+
+        return b"".join(text_bytes(df, "csv" if fmt == "csv" else "tsv", header=True))
+    from gsea_plus.columnar import cell_text as _cell
+
     cols = _columns(df)
     names = list(cols)
     rows = list(zip(*cols.values(), strict=True)) if names else []

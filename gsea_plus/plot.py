@@ -1283,9 +1283,9 @@ def enrichment_map_figure(
     """
     from gsea_plus.cluster import (
         DEFAULT_THRESHOLDS,
-        _universe,
         cluster_terms,
         describe_rule,
+        kappa_universe,
         similarity_matrix,
         term_gene_sets,
     )
@@ -1313,7 +1313,8 @@ def enrichment_map_figure(
         )
     data = data.sort_values([p_col], kind="stable").head(top).reset_index(drop=True)
     sets = term_gene_sets(data, gene_sets=gene_sets)
-    sim = similarity_matrix(sets, method=method, universe_size=_universe(data, sets, gene_sets))
+    n = kappa_universe(data, sets, gene_sets)
+    sim = similarity_matrix(sets, method=method, universe_size=n)
     adj = np.where(sim >= threshold, sim, 0.0)
     np.fill_diagonal(adj, 0.0)
     cluster = data["Cluster"].astype(int).to_numpy()

@@ -761,25 +761,47 @@ def _random_prefixes(n: int, longest: int, permutations: int, rng) -> np.ndarray
 
     The first ``m`` entries of a row are a uniform random ``m``-subset for every ``m``,
     so one draw serves all anchor sizes (the anchors' nulls share their random genes,
-    which also makes the fitted parameters vary smoothly with size).
+    which also makes the fitted parameters vary smoothly with size). Drawn by the first
+    ``longest`` steps of a Fisher-Yates shuffle, vectorized over rows: ``longest`` random
+    integers per row instead of ``n`` random keys and a partial sort.
     """
     out = np.empty((permutations, longest), dtype=np.int64)
-    block = max(1, (1 << 22) // n)
+    block = max(1, (1 << 22) // max(n, 1))
+    itype = np.int32 if n < 2**31 else np.int64
     for lo in range(0, permutations, block):
-        keys = rng.random((min(block, permutations - lo), n))
-        sub = np.argpartition(keys, longest - 1, axis=1)[:, :longest]
-        order = np.argsort(np.take_along_axis(keys, sub, axis=1), axis=1)
-        out[lo : lo + len(keys)] = np.take_along_axis(sub, order, axis=1)
+        rows = min(block, permutations - lo)
+        deck = np.tile(np.arange(n, dtype=itype), (rows, 1))
+        picks = rng.integers(np.arange(longest), n, size=(rows, longest))
+        at = np.arange(rows)
+        for k in range(longest):
+            j = picks[:, k]
+            drawn = deck[at, j]
+            deck[at, j] = deck[:, k]
+            deck[:, k] = drawn
+        out[lo : lo + rows] = deck[:, :longest]
     return out
 
 
 def _null_es(abs_w: np.ndarray, prefixes: np.ndarray, size: int) -> np.ndarray:
-    permutations = prefixes.shape[0]
+    """ES of the random sets ``prefixes[:, :size]``: :func:`segment_es` on equal segments.
+
+    All sets have ``size`` genes, so the running sums are rows of a matrix (no segment
+    indices to build and gather).
+    """
+    n = len(abs_w)
     hits = np.sort(prefixes[:, :size], axis=1)
-    flat = hits.ravel()
-    ptr = np.arange(0, permutations * size + 1, size, dtype=np.int64)
-    es, _, _ = segment_es(flat, abs_w[flat], ptr, len(abs_w))
-    return es
+    w = abs_w[hits]
+    cumw = np.cumsum(w, axis=1)
+    total = cumw[:, -1:].copy()
+    cumw /= total
+    miss = 1.0 / (n - size)
+    j = np.arange(1, size + 1)
+    after = cumw - (hits + 1 - j) * miss
+    top = after.max(axis=1)
+    cumw -= w / total
+    cumw -= (hits - (j - 1)) * miss
+    bottom = cumw.min(axis=1)
+    return np.where(top >= -bottom, top, bottom)
 
 
 @dataclass
@@ -813,14 +835,36 @@ def fit_null(
     weight: float = 1.0,
     seed: int = 0,
 ) -> GammaNull:
-    """Fit the gamma null at a grid of sizes spanning ``sizes``."""
-    from scipy.stats import gamma
-
+    """Fit the gamma null at a grid of sizes spanning ``sizes`` (kept for reruns)."""
     lo, hi = int(sizes.min()), int(sizes.max())
     grid = np.unique(np.round(np.geomspace(max(lo, 1), max(hi, 1), anchors)).astype(int))
     grid = grid[grid < len(signature)]
     if len(grid) == 0:
         raise InputError("every term is as large as the signature")
+    # the null depends only on the signature's weights and these settings: a rerun (or
+    # another library with the same size range) reuses it, as blitzgsea does
+    import hashlib
+
+    digest = hashlib.sha1(np.ascontiguousarray(signature.scores).tobytes()).hexdigest()
+    key = (digest, len(signature), tuple(grid.tolist()), permutations, weight, seed)
+    cached = _NULLS.get(key)
+    if cached is not None:
+        return cached
+    null = _fit_null(signature, grid, permutations=permutations, weight=weight, seed=seed)
+    if len(_NULLS) >= 8:
+        _NULLS.pop(next(iter(_NULLS)))
+    _NULLS[key] = null
+    return null
+
+
+_NULLS: dict[tuple, GammaNull] = {}
+
+
+def _fit_null(
+    signature: Signature, grid: np.ndarray, *, permutations: int, weight: float, seed: int
+) -> GammaNull:
+    from scipy.stats import gamma
+
     rng = np.random.default_rng(seed)
     abs_w = np.abs(signature.scores) ** weight
     prefixes = _random_prefixes(len(signature), int(grid.max()), permutations, rng)
@@ -847,6 +891,24 @@ def fit_null(
         neg_scale=arr[:, 5],
         neg_mean=arr[:, 6],
     )
+
+
+def _signature_sets(
+    lib, position: Mapping[str, int], n: int, min_size: int, max_size: int
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each term's genes as sorted signature positions, for the terms whose size fits.
+
+    Vectorized over the library's membership: each library gene is looked up once.
+    """
+    of_gene = np.array([position.get(g, -1) for g in lib.genes.tolist()], dtype=np.int64)
+    entries = of_gene[lib.indices]
+    keep = entries >= 0
+    rows = np.repeat(np.arange(len(lib), dtype=np.int64), lib.term_sizes)[keep]
+    sizes = np.bincount(rows, minlength=len(lib))
+    entries = np.sort(rows * n + entries[keep]) - np.repeat(np.arange(len(lib)) * n, sizes)
+    ptr = np.concatenate(([0], np.cumsum(sizes)))
+    kept = np.flatnonzero((sizes >= min_size) & (sizes <= max_size) & (sizes < n))
+    return [entries[ptr[i] : ptr[i + 1]] for i in kept.tolist()], kept
 
 
 def running_sum(signature: Signature, positions: np.ndarray, *, weight: float = 1.0) -> np.ndarray:
@@ -1121,14 +1183,8 @@ def prerank_table(
         _log_match(match, lib.name, reported)
         sig = match.signature
         position = {g: i for i, g in enumerate(sig.genes.tolist())}
-        sets, names = [], []
-        for i, term in enumerate(lib.terms.tolist()):
-            pos = np.array(
-                sorted(position[g] for g in lib.term_genes(i) if g in position), dtype=np.int64
-            )
-            if min_size <= len(pos) <= max_size and len(pos) < len(sig):
-                sets.append(pos)
-                names.append(term)
+        sets, kept = _signature_sets(lib, position, len(sig), min_size, max_size)
+        names = lib.terms[kept].tolist()
         if not sets:
             raise InputError(
                 f"{lib.name}: no term has {min_size}-{max_size} genes in the signature "

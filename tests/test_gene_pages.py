@@ -159,7 +159,7 @@ def test_default_libraries_are_the_bundled_and_cached_ones(monkeypatch):
 
     bundled = gene_libraries()
     assert set(bundled) == {"GO_Biological_Process_2023", "MSigDB_Hallmark_2020"}
-    monkeypatch.setattr(library, "_cached_names", lambda: ["KEGG_2021_Human", bundled[0]])
+    monkeypatch.setattr(library, "cached_names", lambda: ["KEGG_2021_Human", bundled[0]])
     assert gene_libraries() == [*bundled, "KEGG_2021_Human"]
 
 

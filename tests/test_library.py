@@ -57,6 +57,7 @@ def test_binary_cache_second_load_does_not_reparse(tiny_gmt, cache_root, monkeyp
         raise AssertionError("parsed the GMT text again")
 
     monkeypatch.setattr(library, "parse_gmt_bytes", boom)
+    monkeypatch.setattr(library.gmt, "parse_gmt_stream", boom)
     library._MEMO.clear()  # a new process: only the on-disk cache is left
     second = load_library(tiny_gmt)
     assert second.to_dict() == first.to_dict()
@@ -94,6 +95,12 @@ def test_np_load_never_allows_pickle(tiny_gmt, cache_root, monkeypatch):
     load_library(tiny_gmt)
     library._MEMO.clear()
     load_library(tiny_gmt)
+    # format 2 is memory-mapped (no np.load at all); format 1 is read with np.load
+    assert calls == []
+    lib = GeneSetLibrary.from_gene_sets("lib", TINY_SETS)
+    path = tiny_gmt.parent / "v1.npz"
+    _save_format_1(lib, path)
+    assert GeneSetLibrary.load(path).to_dict() == lib.to_dict()
     assert calls == [False]
 
 
@@ -246,3 +253,19 @@ def test_corrupt_parsed_cache_is_rebuilt(tiny_gmt, cache_root, garbage):
     again = load_library(tiny_gmt)
     assert again.to_dict() == first.to_dict()
     assert parsed.read_bytes()[:2] == b"PK" and len(parsed.read_bytes()) > 100  # rewritten
+
+
+def _save_format_1(lib: GeneSetLibrary, path) -> None:
+    """What save() wrote before format 2: joined strings as <U arrays, np.savez."""
+    import json
+
+    sep = "\n"
+    np.savez(
+        path,
+        indptr=lib.indptr.astype(np.int64),
+        indices=lib.indices.astype(np.int32),
+        genes=np.array(sep.join(lib.genes.tolist())),
+        terms=np.array(sep.join(lib.terms.tolist())),
+        descriptions=np.array(sep.join(lib.descriptions.tolist())),
+        meta=np.array(json.dumps({"name": lib.name, "format": 1, **lib.meta})),
+    )

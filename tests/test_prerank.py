@@ -208,3 +208,27 @@ def test_prerank_cli_tsv_and_plot(tmp_path, monkeypatch):
     ]
     assert len(lines) == 51
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_null_es_of_equal_sized_sets_equals_the_segmented_pass():
+    from gsea_plus.prerank import _null_es, _random_prefixes, segment_es
+
+    rng = np.random.default_rng(0)
+    w = np.abs(rng.normal(size=500))
+    prefixes = _random_prefixes(500, 40, 300, rng)
+    assert all(len(set(row)) == 40 for row in prefixes.tolist())  # distinct genes per draw
+    counts = np.bincount(prefixes[:, :10].ravel(), minlength=500)
+    assert counts.std() < 3 * np.sqrt(counts.mean())  # no gene favoured
+    for size in (1, 7, 40):
+        hits = np.sort(prefixes[:, :size], axis=1).ravel()
+        ptr = np.arange(0, len(hits) + 1, size)
+        expected, _, _ = segment_es(hits, w[hits], ptr, len(w))
+        np.testing.assert_allclose(_null_es(w, prefixes, size), expected, rtol=0, atol=1e-10)
+
+
+def test_the_null_of_a_signature_is_fitted_once():
+    sig = random_signature(n=600, seed=3)
+    sizes = np.array([10, 50])
+    first = fit_null(sig, sizes, permutations=200, anchors=4)
+    assert fit_null(sig, sizes, permutations=200, anchors=4) is first
+    assert fit_null(sig, sizes, permutations=200, anchors=4, seed=1) is not first

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from gsea_plus.errors import InputError
 from gsea_plus.options import INPUT_FORMATS
@@ -69,9 +69,15 @@ def _gene_list_from_tokens(tokens: list[str]):
                 dups: list[str] = []
                 if len(genes) < len(symbols):
                     seen: set[str] = set()
-                    dups = sorted({s for s in symbols if s in seen or seen.add(s)})
+                    dups = sorted({s for s in symbols if s in seen or _mark(seen, s)})
                 return GeneList(genes=genes, duplicates=dups)
     return parse_gene_text(text)
+
+
+def _mark(seen: set[str], item: str) -> bool:
+    """Add an item to a set and return False, to find repeats in one pass."""
+    seen.add(item)
+    return False
 
 
 # Characters that parse_gene_text treats specially (separators, comments, quotes,
@@ -131,7 +137,7 @@ def _open_text(path: Path) -> IO[str]:
     try:
         if fh.peek(2)[:2] == b"\x1f\x8b":
             fh.close()
-            raw = gzip.open(path, "rb")  # owns (and closes) its file
+            raw = cast(IO[bytes], gzip.open(path, "rb"))  # owns (and closes) its file
         return _decode_stream(raw, str(path))
     except BaseException:
         raw.close()
@@ -139,7 +145,7 @@ def _open_text(path: Path) -> IO[str]:
 
 
 def _decode_stream(raw: IO[bytes], name: str) -> IO[str]:
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
     try:
         head = buffered.peek(65536)[:65536]
     except (OSError, EOFError) as exc:

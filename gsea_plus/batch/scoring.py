@@ -10,14 +10,16 @@ enriching it alone, and only one chunk of results is in memory at a time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from gsea_plus.batch.reading import BatchItem, to_gene_list
+from gsea_plus.columnar import Codes, ResultTable, column_at
 from gsea_plus.engine import (
+    ClassicalEvidence,
     Evidence,
     ListMatch,
     PreparedLibrary,
@@ -108,7 +110,7 @@ class BatchResult:
         The empty lists (skipped).
     """
 
-    table: dict[str, np.ndarray]
+    table: Mapping[str, np.ndarray]
     summary: list[dict]
     unmatched: list[list]
     n_lists: int
@@ -159,6 +161,9 @@ def process_chunk(chunk: list[BatchItem], ctx: ChunkContext) -> BatchResult:
     recognized_any = False
     for prepared, evidence in ctx.libraries:
         matches = _match_named(prepared, lists, names, ctx.idmap, ctx.species)
+        if isinstance(evidence, ClassicalEvidence) and not evidence.encoded:
+            # the rows as codes: the writers format them in bulk (gsea_plus.columnar)
+            evidence = replace(evidence, encoded=True)
         _, result = enrich_chunk(
             prepared,
             evidence,
@@ -201,8 +206,12 @@ def process_chunk(chunk: list[BatchItem], ctx: ChunkContext) -> BatchResult:
         table, owner = tables[0], owners[0]
     else:
         table, owner = _merge_libraries(tables, owners, ctx.top)
-    out = {"List": np.asarray(names, dtype=object)[owner]}
-    out.update(table)
+    list_names = np.asarray(names, dtype=object)
+    out: Mapping[str, np.ndarray]
+    if isinstance(table, ResultTable):
+        out = table.with_first("List", Codes(list_names, owner))
+    else:
+        out = {"List": list_names[owner], **table}
     return BatchResult(
         table=out,
         summary=summary,
@@ -215,8 +224,14 @@ def process_chunk(chunk: list[BatchItem], ctx: ChunkContext) -> BatchResult:
 
 def _merge_libraries(tables, owners, top):
     """Per list, rows of all libraries sorted by p (stable), as engine.concat_tables."""
-    merged = {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}
     owner = np.concatenate(owners)
+    if all(isinstance(t, ResultTable) for t in tables):
+        encoded = ResultTable.concat(tables)
+        order = np.lexsort((encoded["Log10 P-value"], owner))
+        owner = owner[order]
+        keep = keep_top(owner, top)
+        return encoded.take(order[keep]), owner[keep]
+    merged = {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}
     order = np.lexsort((merged["Log10 P-value"], owner))
     owner = owner[order]
     keep = keep_top(owner, top)
@@ -259,8 +274,10 @@ def _chunk_summary(prepared, matches, table, owner, tested, sig) -> list[dict]:
     has = first < len(owner)
     has[has] = owner[first[has]] == np.arange(n)[has]
     rows = []
-    terms = table["Term"]
-    adj = table["Adjusted P-value"]
+    # only each list's first row is read: an encoded table builds just those cells
+    firsts = first[has]
+    terms = dict(zip(firsts.tolist(), column_at(table, "Term", firsts), strict=True))
+    adj = dict(zip(firsts.tolist(), column_at(table, "Adjusted P-value", firsts), strict=True))
     for i, m in enumerate(matches):
         status = "ok" if len(m.columns) else "no gene recognized"
         rows.append(
@@ -273,8 +290,8 @@ def _chunk_summary(prepared, matches, table, owner, tested, sig) -> list[dict]:
                 converted=len(m.conversion.converted) if m.conversion is not None else 0,
                 tested=tested[i],
                 significant=sig[i],
-                top_term=str(terms[first[i]]) if has[i] else "",
-                top_adj=adj[first[i]] if has[i] else float("nan"),
+                top_term=str(terms[int(first[i])]) if has[i] else "",
+                top_adj=adj[int(first[i])] if has[i] else float("nan"),
             )
         )
     return rows
@@ -283,20 +300,34 @@ def _chunk_summary(prepared, matches, table, owner, tested, sig) -> list[dict]:
 def default_chunk_size(
     libraries: Sequence[tuple[PreparedLibrary, Evidence]], top: int | None
 ) -> int:
-    """Lists per chunk: bounds the (lists x terms) rows held before they are written.
+    """Lists per chunk: bounds the (list, term) entries held before rows are written.
 
     Full output keeps every (list, term) row of a chunk in memory until written; with
-    ``top`` the rows kept are few and larger chunks are faster. An evidence may bound the
-    chunk further (the model scores a chunk as dense lists x vocabulary arrays).
+    ``top`` the rows kept are few and larger chunks are faster, but every list still
+    scores its entries: against a large library a list shares a gene with most terms
+    (~400k entries per 200-gene list against 500k sets), so the budget counts the
+    entries a list of :data:`TYPICAL_LIST` genes makes (the genes' mean number of terms),
+    not the terms. An evidence may bound the chunk further (the model scores a chunk as
+    dense lists x vocabulary arrays).
     """
-    terms = sum(len(p.library.terms) for p, _ in libraries)
-    budget = 8_000_000 if top is not None else 1_000_000
-    size = int(min(2000, max(16, budget // max(terms, 1))))
+    per_list = 0.0
+    for prepared, _ in libraries:
+        lib = prepared.library
+        degree = len(lib.indices) / max(len(lib.genes), 1)
+        per_list += min(float(len(lib)), TYPICAL_LIST * degree)
+    terms = sum(len(p.library) for p, _ in libraries)
+    budget = 2_000_000 if top is not None else 500_000
+    cells = max(terms, per_list) if top is None else per_list
+    size = int(min(2000, max(4, budget // max(cells, 1))))
     for _, evidence in libraries:
         limit = evidence.chunk_limit()
         if limit is not None:
             size = min(size, limit)
     return size
+
+
+#: The list size a chunk is sized for (a batch of longer lists makes larger chunks).
+TYPICAL_LIST = 300
 
 
 class WarningSummary:

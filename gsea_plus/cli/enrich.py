@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import typer
 
@@ -146,7 +147,7 @@ def _list_name(genes: str, *, example: bool) -> str:
     return "standard input" if genes == "-" else Path(genes).name
 
 
-def _top_per_library(table: dict, top: int) -> dict:
+def _top_per_library(table: Mapping[str, Any], top: int) -> dict[str, Any]:
     """The first ``top`` rows of each library, in the table's order."""
     import numpy as np
 

@@ -75,11 +75,11 @@ GENE_COLUMN_DOCS = {
 
 def gene_libraries() -> list[str]:
     """The libraries a gene page covers by default: every bundled and every cached library."""
-    from gsea_plus.library import _cached_names
+    from gsea_plus.library import cached_names
     from gsea_plus.library.catalog import bundled_entries
 
     names = [e.name for e in bundled_entries()]
-    for name in _cached_names():
+    for name in cached_names():
         if name not in names:
             names.append(name)
     return names

@@ -20,6 +20,7 @@ __all__ = [
     "CatalogEntry",
     "GeneSet",
     "GeneSetLibrary",
+    "cached_names",
     "catalog",
     "download_library",
     "find_entry",
@@ -98,7 +99,14 @@ def load_library(
 
 
 def _load_path(path: Path, *, name: str | None) -> GeneSetLibrary:
-    from gsea_plus.textio import os_error, read_user_bytes
+    """A GMT file: from the parsed cache (keyed by the file's sha256) or parsed, streaming.
+
+    A file seen before with the same inode, size and modification and change times is
+    known by the sha256 recorded then (:func:`_known_sha`), so a cached library opens
+    without reading the file; otherwise the file is hashed in one streaming pass, and,
+    when no parsed copy exists, parsed in another (:func:`_parse_path`).
+    """
+    from gsea_plus.textio import os_error
 
     try:
         st = path.stat()
@@ -111,50 +119,173 @@ def _load_path(path: Path, *, name: str | None) -> GeneSetLibrary:
         raise LibraryError(f"{path}: no such library file") from exc
     except OSError as exc:
         raise os_error(exc, path, error=LibraryError, what="a GMT file") from exc
-    key = ("path", str(path.resolve()), st.st_mtime_ns, st.st_size, name)
+    # the same file however it is named (a memo hit skips resolving the path)
+    key = ("path", st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, name)
     lib = _MEMO.get(key)
     if lib is not None:
         return lib
-    data = read_user_bytes(path, error=LibraryError, what="a GMT file")
-    if not data.strip():
-        raise LibraryError(f"{path}: the library file is empty")
-    sha = sha256_bytes(data)
+    resolved = str(path.resolve())
     stem = path.name
     for suffix in (".gz", ".gmt", ".txt", ".tsv"):
         stem = stem.removesuffix(suffix)
     lib_name = name or stem
-    binary = _parsed_cache_path(sha)
-    lib = None
-    if binary is not None and binary.is_file():
-        try:
-            lib = GeneSetLibrary.load(binary)
-        except LibraryError:
-            lib = None
-        if lib is not None and lib.meta.get("sha256") != sha:
-            lib = None
+    sha = _known_sha(resolved, st)
+    lib = _load_parsed(sha) if sha is not None else None
     if lib is None:
-        sets = parse_gmt_bytes(data, str(path))
-        lib = GeneSetLibrary.from_gene_sets(
-            lib_name, sets, meta={"sha256": sha, "source": str(path.resolve())}
-        )
-        if binary is not None:  # a cache that cannot be written only costs speed
-            from gsea_plus.library.cache import optional_cache_write
-
-            optional_cache_write(lambda: lib.save(binary), binary, what="the parsed-library cache")
+        sha = _hash_file(path)
+        lib = _load_parsed(sha)
+        if lib is None:
+            lib = _parse_path(path, sha, lib_name, resolved)
+        _remember_sha(resolved, st, sha)
     lib.name = lib_name
     _MEMO[key] = lib
     return lib
 
 
-def _parsed_cache_path(sha: str) -> Path | None:
+def _hash_file(path: Path) -> str:
+    """The file's sha256, read in blocks (never held whole)."""
+    import hashlib
+
+    from gsea_plus.textio import os_error
+
+    digest = hashlib.sha256()
+    blank = True
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 22):
+                digest.update(block)
+                blank = blank and not block.strip()
+    except OSError as exc:
+        raise os_error(exc, path, error=LibraryError, what="a GMT file") from exc
+    if blank:
+        raise LibraryError(f"{path}: the library file is empty")
+    return digest.hexdigest()
+
+
+def _parse_path(path: Path, sha: str, lib_name: str, resolved: str) -> GeneSetLibrary:
+    """Parse a GMT file streaming (whole, for unusual encodings) and cache the result."""
+    from gsea_plus.library.gmt import StreamUnsupported, parse_gmt_stream, stream_text
+    from gsea_plus.textio import os_error, read_user_bytes
+
+    meta = {"sha256": sha, "source": resolved}
+    try:
+        with open(path, "rb") as fh:
+            blocks = iter(lambda: fh.read(1 << 22), b"")
+            parsed = parse_gmt_stream(stream_text(blocks, str(path)), str(path))
+        lib = GeneSetLibrary.from_parsed(lib_name, parsed, meta=meta)
+    except StreamUnsupported:
+        data = read_user_bytes(path, error=LibraryError, what="a GMT file")
+        if sha256_bytes(data) != sha:
+            raise LibraryError(f"{path}: the file changed while it was read") from None
+        lib = GeneSetLibrary.from_gene_sets(lib_name, parse_gmt_bytes(data, str(path)), meta=meta)
+    except OSError as exc:
+        raise os_error(exc, path, error=LibraryError, what="a GMT file") from exc
+    _save_parsed(lib, sha)
+    return lib
+
+
+def _parsed_cache_path(sha: str, *, version: int = 2) -> Path | None:
+    from gsea_plus.errors import CacheError
+    from gsea_plus.library.cache import cache_dir
+
+    # format 2 has its own name: versions that read only format 1 keep their own file
+    suffix = ".npz" if version == 1 else f".v{version}.npz"
+    try:
+        return cache_dir("parsed", create=False) / f"{sha[:32]}{suffix}"
+    except CacheError as exc:  # pragma: no cover - create=False does not raise today
+        log.info("no parsed-library cache: %s", exc)
+        return None
+
+
+def _load_parsed(sha: str) -> GeneSetLibrary | None:
+    """The cached parse of the text whose sha256 is ``sha`` (a format-1 file is upgraded)."""
+    for version in (2, 1):
+        binary = _parsed_cache_path(sha, version=version)
+        if binary is None or not binary.is_file():
+            continue
+        try:
+            lib = GeneSetLibrary.load(binary)
+        except LibraryError as exc:
+            log.info("rebuilding %s: %s", binary, exc)
+            continue
+        if lib.meta.get("sha256") != sha:
+            continue
+        if version != 2:
+            _save_parsed(lib, sha)
+        return lib
+    return None
+
+
+def _save_parsed(lib: GeneSetLibrary, sha: str) -> None:
+    binary = _parsed_cache_path(sha)
+    if binary is not None:  # a cache that cannot be written only costs speed
+        from gsea_plus.library.cache import optional_cache_write
+
+        optional_cache_write(lambda: lib.save(binary), binary, what="the parsed-library cache")
+
+
+#: A file changed less than this long before it was hashed may change again unseen
+#: within the file system's timestamp resolution: its sha256 is not remembered.
+_RACY_NS = 2_000_000_000
+
+
+def _stat_record(resolved: str) -> Path | None:
+    import hashlib
+
     from gsea_plus.errors import CacheError
     from gsea_plus.library.cache import cache_dir
 
     try:
-        return cache_dir("parsed", create=False) / f"{sha[:32]}.npz"
-    except CacheError as exc:  # pragma: no cover - create=False does not raise today
-        log.info("no parsed-library cache: %s", exc)
+        root = cache_dir("parsed", create=False)
+    except CacheError:  # pragma: no cover
         return None
+    return (
+        root
+        / f"{hashlib.sha256(resolved.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}.path.json"
+    )
+
+
+def _stat_key(st: os.stat_result) -> list[int]:
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _known_sha(resolved: str, st: os.stat_result) -> str | None:
+    """The sha256 recorded for this path when its inode, size and times were the same."""
+    import json
+
+    record = _stat_record(resolved)
+    if record is None:
+        return None
+    try:
+        data = json.loads(record.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if (
+        not isinstance(data, dict)
+        or data.get("path") != resolved
+        or data.get("stat") != _stat_key(st)
+        or not isinstance(data.get("sha256"), str)
+    ):
+        return None
+    return data["sha256"]
+
+
+def _remember_sha(resolved: str, st: os.stat_result, sha: str) -> None:
+    """Record the sha256 of a file as it was when hashed (skipped for a file still changing)."""
+    import json
+    import time
+
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < _RACY_NS:
+        return
+    record = _stat_record(resolved)
+    if record is None:
+        return
+    from gsea_plus.library.cache import atomic_write, optional_cache_write
+
+    body = json.dumps({"path": resolved, "stat": _stat_key(st), "sha256": sha}).encode()
+    optional_cache_write(
+        lambda: atomic_write(record, body), record, what="the parsed-library cache"
+    )
 
 
 def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
@@ -170,7 +301,7 @@ def _load_named(spec: str, *, offline: bool) -> GeneSetLibrary:
     entry = cached(name)  # checks the name: it can never point outside the cache
     if not entry.exists():
         if offline:
-            hint = suggest(spec, _cached_names())
+            hint = suggest(spec, cached_names())
             more = f"; close names: {', '.join(hint)}" if hint and spec not in hint else ""
             raise LibraryError(
                 f"library {name} is not in the cache and --offline forbids downloading it "
@@ -228,14 +359,7 @@ def _load_bundled(entry: CatalogEntry) -> GeneSetLibrary:
         data = read_data(rel, sha256=entry.bundled_sha256)
     except GseaPlusError as exc:
         raise LibraryError(f"bundled library {entry.name}: {exc}") from exc
-    binary = _parsed_cache_path(entry.bundled_sha256)
-    if binary is not None and binary.is_file():
-        try:
-            lib = GeneSetLibrary.load(binary)
-        except LibraryError:
-            lib = None
-        if lib is not None and lib.meta.get("sha256") != entry.bundled_sha256:
-            lib = None
+    lib = _load_parsed(entry.bundled_sha256)
     if lib is None:
         from gsea_plus.data import manifest
 
@@ -245,10 +369,7 @@ def _load_bundled(entry: CatalogEntry) -> GeneSetLibrary:
             source += f"; from {record['source']}; licence {record.get('licence', '?')}"
         meta = {"sha256": entry.bundled_sha256, "source": source}
         lib = GeneSetLibrary.from_gene_sets(entry.name, parse_gmt_bytes(data, rel), meta=meta)
-        if binary is not None:  # a cache that cannot be written only costs speed
-            from gsea_plus.library.cache import optional_cache_write
-
-            optional_cache_write(lambda: lib.save(binary), binary, what="the parsed-library cache")
+        _save_parsed(lib, entry.bundled_sha256)
     lib.name = entry.name
     _MEMO[key] = lib
     return lib
@@ -288,12 +409,13 @@ def _unknown_library(spec: str) -> Iterator[None]:
     except NotFoundError as exc:
         if find_entry(spec) is not None:
             raise
-        hint = suggest(spec, _cached_names())
+        hint = suggest(spec, cached_names())
         more = f"; did you mean: {', '.join(hint)}?" if hint else ""
         raise LibraryError(f"unknown library {spec!r}{more}") from exc
 
 
-def _cached_names() -> list[str]:
+def cached_names() -> list[str]:
+    """Names of the libraries in the cache (empty when there is no cache yet)."""
     from gsea_plus.errors import CacheError
     from gsea_plus.library.cache import cache_dir
 

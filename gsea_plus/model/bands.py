@@ -37,7 +37,7 @@ def read_gene_info_bands(path: str | Path, *, mapper=None) -> dict[str, str]:
     opener = gzip.open if path.suffix == ".gz" else open
     out: dict[str, str] = {}
     try:
-        with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8") as fh:
             header = fh.readline().lstrip("#").rstrip("\n").split("\t")
             try:
                 sym_col, loc_col = header.index("Symbol"), header.index("map_location")
