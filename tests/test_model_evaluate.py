@@ -244,3 +244,33 @@ def test_default_corpus_is_built_once_from_training_data(tmp_path, monkeypatch):
     assert len(first.sets) == 5 and messages  # built, EXCLUDE.txt applied
     assert default_corpus(build=False).source == first.source  # cached: not rebuilt
     assert default_corpus(progress=messages.append).sets == first.sets and len(messages) == 1
+
+
+def test_evaluation_draws_a_progress_bar_per_method():
+    """`model evaluate` shows a bar per library and method, advanced by the tasks scored."""
+    import io
+
+    from rich.console import Console
+
+    from gsea_plus import progress
+    from gsea_plus.model.evaluate import evaluate_tasks, run_evaluation
+    from gsea_plus.model.scorers import RandomScorer
+
+    vocab = np.array([f"G{i}" for i in range(60)])
+    sets = [GeneSet(f"T{t}", "", tuple(vocab[t * 10 : t * 10 + 10].tolist())) for t in range(5)]
+    tasks = paper_tasks("lib", sets, vocab, repeats=2, seed=0)
+    assert len(tasks) == 10
+    seen: list[float] = []
+    table = evaluate_tasks(RandomScorer(vocab, seed=0), tasks, batch=3, advance=seen.append)
+    assert seen == [3, 3, 3, 1] and len(table) == len(tasks)
+
+    buf = io.StringIO()
+    progress.enable(Console(file=buf, force_terminal=True, width=100))
+    try:
+        run_evaluation(RandomScorer(vocab, seed=1), {"lib": sets}, repeats=2, seed=0)
+    finally:
+        progress.disable()
+    text = buf.getvalue()
+    for method in ("model", "random"):
+        assert f"lib (paper): {method}, 10 splits" in text
+    assert "10/10" in text

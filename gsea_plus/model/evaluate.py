@@ -176,12 +176,23 @@ def time_split_tasks(
     return tasks
 
 
-def evaluate_tasks(scorer: GeneScorer, tasks: Sequence[Task], *, batch: int = 256) -> pd.DataFrame:
-    """Score every task; one row per task with its AUROC and average precision."""
+def evaluate_tasks(
+    scorer: GeneScorer,
+    tasks: Sequence[Task],
+    *,
+    batch: int = 256,
+    advance: Callable[[float], None] | None = None,
+) -> pd.DataFrame:
+    """Score every task; one row per task with its AUROC and average precision.
+
+    ``advance(n)`` (a progress bar's) is called with the number of tasks each batch scored.
+    """
     rows = []
     for start in range(0, len(tasks), batch):
         part = tasks[start : start + batch]
         scores = scorer.score_ids([t.inputs for t in part])
+        if advance is not None:
+            advance(len(part))
         for t, s in zip(part, scores, strict=True):
             cand = s[t.candidates]
             pos = np.isin(t.candidates, t.positives, assume_unique=True)
@@ -304,15 +315,20 @@ def run_evaluation(
             cos.normalize, cos.name = "cosine", "cooccurrence_cosine"
             methods["cooccurrence_cosine"] = cos
     methods["random"] = RandomScorer(vocab, seed=seed)
+    from gsea_plus import progress as bars
+
     frames = []
     for (name, protocol), task_list in tasks.items():
         if not task_list:
             log.warning("%s (%s): no term has enough known genes", name, protocol)
             continue
         for method, scorer in methods.items():
+            what = f"{name} ({protocol}): {method}, {len(task_list)} splits"
             if progress is not None:
-                progress(f"{name} ({protocol}): {method}, {len(task_list)} splits")
-            summary = summarize(evaluate_tasks(scorer, task_list), method)
+                progress(what)
+            with bars.task(what, total=len(task_list)) as advance:
+                per_task = evaluate_tasks(scorer, task_list, advance=advance)
+            summary = summarize(per_task, method)
             summary.insert(1, "protocol", protocol)
             frames.append(summary)
     if not frames:
