@@ -71,6 +71,12 @@ elif tool.startswith("blitzgsea"):
     lib = gmt_dict(gmt)
     frame = pd.DataFrame({0: sig.gene.str.upper(), 1: sig.score})
     processes = int(tool.split("-")[1])
+    # blitzgsea 1.3.54 calls estimate_anchor without ks_disable when processes == 1 (a
+    # TypeError); pass its default (False), as the multi-process path does
+    _anchor = blitz.estimate_anchor
+    def _estimate_anchor(*args):
+        return _anchor(*args) if len(args) == 8 else _anchor(*args, False)
+    blitz.estimate_anchor = _estimate_anchor
     def run():
         r = blitz.gsea(frame, lib, permutations=2000, min_size=5, max_size=1000,
                        center=False, processes=processes)

@@ -16,7 +16,9 @@ import re
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from gsea_plus.errors import CacheError, GseaPlusError
 
@@ -74,8 +76,15 @@ def temp_beside(path: Path, *, error: type[GseaPlusError] = CacheError) -> tuple
     return fd, Path(tmp)
 
 
-def stage(path: Path, data: bytes, *, error: type[GseaPlusError] = CacheError) -> Path:
+#: What a file is made of: its bytes, or a function that writes them to a binary handle.
+Content = bytes | Callable[[IO[bytes]], object]
+
+
+def stage(path: Path, data: Content, *, error: type[GseaPlusError] = CacheError) -> Path:
     """Write ``data`` to a new temp file beside ``path``; return the temp file's path.
+
+    ``data`` is the file's bytes, or a function that writes them to the open file
+    (a file too large to hold in memory).
 
     The caller renames it onto ``path`` (``os.replace``) or :func:`discard` s it. A failure
     leaves nothing behind.
@@ -89,7 +98,10 @@ def stage(path: Path, data: bytes, *, error: type[GseaPlusError] = CacheError) -
     fd, tmp = temp_beside(path, error=error)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:
+                data(fh)
         # mkstemp creates 0600; give the file the permissions a plain open() would.
         os.chmod(tmp, umask_mode())
     except BaseException as exc:
@@ -108,8 +120,8 @@ def discard(path: Path) -> None:
         pass
 
 
-def atomic_write(path: Path, data: bytes, *, error: type[GseaPlusError] = CacheError) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory.
+def atomic_write(path: Path, data: Content, *, error: type[GseaPlusError] = CacheError) -> None:
+    """Write ``data`` (bytes or a writer, as :func:`stage`) to ``path`` through a temp file.
 
     A reader never sees a half-written file, and a failure leaves nothing behind.
 

@@ -364,20 +364,9 @@ class GeneSetLibrary:
             The file cannot be written.
         """
         from gsea_plus.errors import CacheError
-        from gsea_plus.files import discard, temp_beside, umask_mode
+        from gsea_plus.files import atomic_write
 
-        path = Path(path)
-        fd, tmp = temp_beside(path)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                self._write(fh)
-            os.chmod(tmp, umask_mode())
-            os.replace(tmp, path)
-        except BaseException as exc:
-            discard(tmp)
-            if isinstance(exc, OSError):
-                raise CacheError(f"cannot write {path} ({exc.strerror or exc})") from exc
-            raise
+        atomic_write(Path(path), self._write, error=CacheError)
 
     def npz_bytes(self) -> bytes:
         """The bytes :meth:`save` writes."""
