@@ -176,6 +176,46 @@ def time_commands(
 # --- reporting --------------------------------------------------------------------------
 
 
+def measured(
+    argv: list[str], env: dict[str, str], *, keep_stdout: bool = False
+) -> dict[str, object]:
+    """One whole process under ``/usr/bin/time``: wall and CPU (user + system) seconds,
+    peak resident MB, and its stdout bytes (``out``) when ``keep_stdout``.
+
+    A failed process stops the benchmark with the end of its stderr.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        usage = Path(tmp) / "usage"
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "%U %S %M", "-o", str(usage), *argv],
+            env=env,
+            stdout=subprocess.PIPE if keep_stdout else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f"failed ({proc.returncode}): {proc.stderr.decode()[-1500:]}")
+        user, system, rss = usage.read_text().split()[-3:]
+    result: dict[str, object] = {
+        "wall": wall,
+        "cpu": float(user) + float(system),
+        "rss": float(rss) / 1024,
+    }
+    if keep_stdout:
+        result["out"] = proc.stdout
+    return result
+
+
+def fmt_s(x: float) -> str:
+    """Seconds for a table of whole runs: ``1,234 s``, ``12.34 s``, ``123 ms``."""
+    if x >= 100:
+        return f"{x:,.0f} s"
+    if x >= 1:
+        return f"{x:.2f} s"
+    return f"{x * 1000:.0f} ms"
+
+
 def fmt_seconds(s: float) -> str:
     """Seconds with a unit that keeps 2-3 significant digits."""
     if s >= 1:

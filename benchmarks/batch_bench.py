@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     BIN,
     benchmark_gmt,
+    fmt_s,
     machine_line,
     markdown_table,
     median,
@@ -266,14 +267,6 @@ def cli_runs(lists: Path, gmt: Path, repeats: int, *extra: str) -> tuple[list[fl
         rss.append(r)
     out.unlink(missing_ok=True)
     return times, max(rss)
-
-
-def fmt_s(x: float) -> str:
-    if x >= 100:
-        return f"{x:,.0f} s"
-    if x >= 1:
-        return f"{x:.2f} s"
-    return f"{x * 1000:.0f} ms"
 
 
 def main() -> None:

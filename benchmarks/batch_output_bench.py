@@ -27,10 +27,8 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,8 +36,10 @@ from _common import (  # noqa: E402
     REPO,
     benchmark_gmt,
     compile_tree,
+    fmt_s,
     machine_line,
     markdown_table,
+    measured,
     read_gmt_sets,
 )
 from make_lists import make_lists, write  # noqa: E402
@@ -51,27 +51,6 @@ MODES = {
     "all rows, Parquet": ("parquet", []),
     "--top 20, TSV": ("tsv", ["--top", "20"]),
 }
-
-
-def measured(argv: list[str], env: dict[str, str]) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        usage = Path(tmp) / "usage"
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%U %S %M", "-o", str(usage), *argv],
-            env=env,
-            capture_output=True,
-        )
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            raise SystemExit(f"failed ({proc.returncode}): {proc.stderr.decode()[-1500:]}")
-        user, system, rss = usage.read_text().split()[-3:]
-    return {
-        "wall": wall,
-        "cpu": float(user) + float(system),
-        "rss": float(rss) / 1024,
-        "out": proc.stdout,
-    }
 
 
 def peer(tool: str, gmt: Path, lists: Path, n: int, sample: int) -> dict:
@@ -87,7 +66,7 @@ def peer(tool: str, gmt: Path, lists: Path, n: int, sample: int) -> dict:
         str(sample),
     ]
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    res = measured(argv, env)
+    res = measured(argv, env, keep_stdout=True)
     data = json.loads(res["out"].decode().strip().splitlines()[-1])
     return {
         "time": statistics.median(data["times"]),
@@ -98,14 +77,6 @@ def peer(tool: str, gmt: Path, lists: Path, n: int, sample: int) -> dict:
 
 def ratio(x: float) -> str:
     return f"{x:,.0f}x" if x >= 10 else f"{x:.2f}x"
-
-
-def fmt(x: float) -> str:
-    if x >= 100:
-        return f"{x:,.0f} s"
-    if x >= 1:
-        return f"{x:.2f} s"
-    return f"{x * 1000:.0f} ms"
 
 
 def main() -> None:
@@ -209,8 +180,8 @@ def main() -> None:
                             f"{n:,}",
                             mode,
                             label,
-                            fmt(wall),
-                            fmt(cpu),
+                            fmt_s(wall),
+                            fmt_s(cpu),
                             f"{peak:,.0f} MB",
                             f"{rs[0].get('rows', '')}" if rs[0].get("rows") is not None else "",
                             f"{rs[0]['bytes'] / 2**20:,.0f} MB",

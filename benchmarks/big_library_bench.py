@@ -25,33 +25,14 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, compile_tree, machine_line, markdown_table  # noqa: E402
+from _common import REPO, compile_tree, machine_line, markdown_table, measured  # noqa: E402
 
 CLI = "import sys; sys.argv = ['gsea-plus'] + sys.argv[1:]; from gsea_plus.cli import main; main()"
-
-
-def measured(argv: list[str], env: dict[str, str]) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        usage = Path(tmp) / "usage"
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%U %S %M", "-o", str(usage), *argv],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            raise SystemExit(f"failed ({proc.returncode}): {proc.stderr.decode()[-1500:]}")
-        user, system, rss = usage.read_text().split()[-3:]
-    return {"wall": wall, "cpu": float(user) + float(system), "rss": float(rss) / 1024}
 
 
 def count_sets(path: Path) -> int:
