@@ -6,7 +6,8 @@ recorded and medians reported. Measured:
 
 * ``python -c pass``, ``import gsea_plus``, ``gsea-plus --help``, ``gsea-plus enrich --help``;
 * ``gsea-plus enrich LIST -l GO_BP.gmt -o out.tsv`` (parsed-library cache warm), as it is
-  and with ``benchmarks/typer_fast.py`` installed (typer coerces values without pydantic);
+  (values coerced without pydantic, ``gsea_plus/cli/coercion.py``) and with typer's own
+  pydantic coercion (``GSEA_PLUS_TYPER_PYDANTIC=1``);
 * ``gsea-plus --help`` with the app's ``rich_markup_mode`` set to ``None`` (click's plain
   help formatter: what rich costs there);
 * the gseapy CLI on the same list and library (``gseapy enrichr ... --no-plot``), for the
@@ -39,10 +40,6 @@ from _common import BIN, REPO, benchmark_gmt, compile_tree, machine_line, markdo
 
 HERE = Path(__file__).resolve().parent
 CLI = "import sys; sys.argv = ['gsea-plus'] + sys.argv[1:]; from gsea_plus.cli import main; main()"
-FAST = (
-    f"import sys; sys.path.insert(0, {str(HERE)!r}); import typer_fast; typer_fast.install(); "
-    "sys.argv = ['gsea-plus'] + sys.argv[1:]; from gsea_plus.cli import main; main()"
-)
 PLAIN_HELP = (
     "import sys; sys.argv = ['gsea-plus', '--help']; from gsea_plus.cli.app import app, main; "
     "app.rich_markup_mode = None; main()"
@@ -52,9 +49,8 @@ SYNTHETIC = """
 import sys
 from typing import Annotated
 if sys.argv[2] == "fast":
-    sys.path.insert(0, {here!r})
-    import typer_fast
-    typer_fast.install()
+    from gsea_plus.cli import coercion
+    coercion.install()
 import typer
 app = typer.Typer(add_completion=False)
 n = int(sys.argv[1])
@@ -124,13 +120,14 @@ def main() -> None:
         commands[f"{label}: enrich --help"] = ([py, "-P", "-c", CLI, "enrich", "--help"], env)
         commands[f"{label}: enrich LIST -o out.tsv"] = ([py, "-P", "-c", CLI, *enrich], env)
         if label == "gsea-plus":
-            commands[f"{label}: enrich, typer without pydantic"] = (
-                [py, "-P", "-c", FAST, *enrich],
-                env,
+            slow = dict(env, GSEA_PLUS_TYPER_PYDANTIC="1")
+            commands[f"{label}: enrich, typer's pydantic coercion"] = (
+                [py, "-P", "-c", CLI, *enrich],
+                slow,
             )
-            commands[f"{label}: --help, typer without pydantic"] = (
-                [py, "-P", "-c", FAST, "--help"],
-                env,
+            commands[f"{label}: --help, typer's pydantic coercion"] = (
+                [py, "-P", "-c", CLI, "--help"],
+                slow,
             )
             commands[f"{label}: --help, rich_markup_mode=None"] = (
                 [py, "-P", "-c", PLAIN_HELP],
@@ -192,10 +189,10 @@ def main() -> None:
     )
 
     # typer's cost per option
-    synth = SYNTHETIC.format(here=str(HERE))
+    synth = SYNTHETIC.format()
     counts = [0, 5, 15, 30]
     per: dict[tuple[str, int], list[float]] = {}
-    env = dict(base_env)
+    env = dict(base_env, PYTHONPATH=str(REPO))
     for rnd in range(args.rounds + 1):
         for mode in ("typer", "fast"):
             for n in counts:
@@ -203,7 +200,8 @@ def main() -> None:
                 if rnd:
                     per.setdefault((mode, n), []).append(cpu)
     rows = []
-    for mode, label in (("typer", "typer 0.29 as is"), ("fast", "typer_fast installed")):
+    labels = (("typer", "typer 0.29 as is"), ("fast", "gsea_plus.cli.coercion installed"))
+    for mode, label in labels:
         med = [statistics.median(per[mode, n]) for n in counts]
         slope = (med[-1] - med[1]) / (counts[-1] - counts[1])
         rows.append([label, *(f"{m * 1e3:.0f} ms" for m in med), f"{slope * 1e3:.2f} ms"])

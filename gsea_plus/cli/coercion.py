@@ -1,29 +1,29 @@
-"""Prototype: typer 0.29 coerces command-line values without pydantic (issue 12.2).
+"""Command-line values coerced without pydantic (typer 0.29), for a faster start.
 
 typer 0.29 turns every parameter value (defaults included) into its annotated type through
 a pydantic ``TypeAdapter`` built per parameter on first use: importing pydantic and
-building the 15 adapters of ``gsea-plus enrich`` costs about 140 ms of a 0.5 s run.
-:func:`install` replaces typer's ``build_runtime_param`` with one that handles the simple
-annotations gsea-plus declares (``str``, ``int``/``float`` with ``min``/``max``, ``Path``,
-``Enum`` choices, ``list`` of those, ``X | None``) in plain Python, and hands any value it
-does not accept, and any other annotation, to typer's own pydantic path, so error
-messages stay exactly typer's (``Input should be a valid integer...``) and pydantic is
-imported only when a value is wrong.
+building the 15 adapters of ``gsea-plus enrich`` costs about 100 ms of CPU in a 0.5 s run
+(``benchmarks/startup_bench.py``). :func:`install` replaces typer's
+``build_runtime_param`` with one that handles the simple annotations gsea-plus declares
+(``str``, ``int``/``float`` with ``min``/``max``, ``Path``, ``Enum`` choices, ``list`` of
+those, ``X | None``) in plain Python, and hands any value it does not accept, and any
+other annotation, to typer's own pydantic path, so error messages stay exactly typer's
+(``Input should be a valid integer...``) and pydantic is imported only when a value is
+wrong. ``tests/test_coercion.py`` checks it against typer's own path value by value.
 
-Not installed by gsea-plus: ``benchmarks/startup_bench.py`` measures it. To adopt it, the
-command line would move this module to ``gsea_plus/cli/_typer_fast.py`` and call
-``install()`` at the top of ``gsea_plus/cli/app.py`` (before the commands are built);
-``tests/test_cli.py`` then covers the messages of bad values.
+Set ``GSEA_PLUS_TYPER_PYDANTIC=1`` to keep typer's own path (or when a new typer changes
+its layout, :func:`install` leaves typer alone by itself).
 """
 
 from __future__ import annotations
 
 import re
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Union, cast, get_args, get_origin
 
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
@@ -119,19 +119,32 @@ class _FastParam:
             return self.fallback().coerce(value, param=param, ctx=ctx)
 
 
+#: Set to 1 to keep typer's own (pydantic) coercion.
+KEEP_TYPER_ENV = "GSEA_PLUS_TYPER_PYDANTIC"
+
+
 def install() -> bool:
     """Patch typer (0.29's layout) to coerce simple values without pydantic.
 
-    Returns whether the patch was installed (``False`` for another typer layout).
+    Returns whether the patch was installed (``False`` for another typer layout, or when
+    ``GSEA_PLUS_TYPER_PYDANTIC=1``). Installing twice changes nothing.
     """
+    import os
+
+    if os.environ.get(KEEP_TYPER_ENV, "").strip() not in ("", "0"):
+        return False
     try:
         import typer.core as core
         from typer import _coercion
     except ImportError:  # pragma: no cover
         return False
-    original = getattr(_coercion, "build_runtime_param", None)
-    if original is None or getattr(core, "build_runtime_param", None) is not original:
+    found = getattr(_coercion, "build_runtime_param", None)
+    current = getattr(core, "build_runtime_param", None)
+    if getattr(current, "gsea_plus_fast", False):
+        return True
+    if found is None or current is not found:
         return False
+    original = cast("Callable[[Any], Any]", found)
 
     def build(descriptor: Any) -> Any:
         annotation = descriptor.annotation
@@ -154,11 +167,12 @@ def install() -> bool:
                 items = value if isinstance(value, (list, tuple)) else [value]
                 return [item(v, ctx, param) for v in items]
 
-            convert = many
+            convert: Callable[[Any, Any, Any], Any] = many
         else:
-            convert = _leaf(annotation, info)
-            if convert is None:
+            leaf = _leaf(annotation, info)
+            if leaf is None:
                 return original(descriptor)
+            convert = leaf
         cache: list = []
 
         def fallback() -> Any:
@@ -168,5 +182,6 @@ def install() -> bool:
 
         return _FastParam(annotation, convert, fallback)
 
+    build.gsea_plus_fast = True  # type: ignore[attr-defined]
     core.build_runtime_param = build
     return True
