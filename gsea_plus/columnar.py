@@ -520,8 +520,13 @@ def _fuse(cols: list[_Text], sep: str) -> list[_Text]:
 
 #: Rows joined at once (bounds the temporaries of a block: about 16 MB of text).
 _BLOCK_ROWS = 1 << 16
-#: From this many rows on, pyarrow (when installed) joins the text (see text_bytes).
+#: From this many rows on, pyarrow (when installed and already imported) joins the text.
 ARROW_FROM_ROWS = 20_000
+#: From this many rows on, a table written once imports pyarrow to join its text: below,
+#: importing it (and the pandas that its first ``pa.array`` imports) costs more than it
+#: saves (one list x a 500k-set library, 232k rows: 1.20 s with numpy, 1.23-1.49 s with
+#: pyarrow; 434k rows: even).
+ARROW_COLD_FROM_ROWS = 400_000
 
 
 def _arrow_module() -> Any:
@@ -546,7 +551,7 @@ def text_bytes(
     The bytes equal :func:`gsea_plus.output.frame_to_bytes` (without the header line when
     ``header`` is false). ``backend``: ``"arrow"``, ``"numpy"`` or ``"auto"``: pyarrow when
     it is installed, for tables of :data:`ARROW_FROM_ROWS` rows when it is already
-    imported (a batch writer imports it), or of 100,000 rows when it is not. ``bulk``:
+    imported (a batch writer imports it), or of :data:`ARROW_COLD_FROM_ROWS` when not. ``bulk``:
     one of many tables written by one process (distinct values are found with pyarrow's
     hash tables, whose first use costs more than a sort).
     """
@@ -559,7 +564,8 @@ def text_bytes(
         return
     if backend == "auto":
         # importing pyarrow costs more than it saves on a table written once, unless large
-        large = rows >= ARROW_FROM_ROWS and ("pyarrow" in sys.modules or rows >= 100_000)
+        warm = "pyarrow" in sys.modules
+        large = rows >= (ARROW_FROM_ROWS if warm else ARROW_COLD_FROM_ROWS)
         backend = "arrow" if large and _arrow_module() is not None else "numpy"
     pa = _arrow_module() if backend == "arrow" else None
     if backend == "arrow" and pa is None:
