@@ -23,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import benchmark_gmt
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run with -P: _common beside it
+from _common import benchmark_gmt  # noqa: E402
 
 PROGRAM = (
     "import sys; sys.argv = ['gsea-plus'] + sys.argv[1:]; from gsea_plus.cli import main; main()"
