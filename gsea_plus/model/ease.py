@@ -276,8 +276,16 @@ def write_sparse_rows(
     atomic_write(Path(path), save(tables))
 
 
-def read_sparse_rows(path: str | Path, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Read :func:`write_sparse_rows` output: ``(indices int64, values float32)``."""
+def read_sparse_rows(
+    path: str | Path, n_rows: int, *, quantized: str = "int8", what: str = "weight"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read a top-k table per row: ``(indices int64, values float32)``.
+
+    :func:`write_sparse_rows` output (EASE weights, ``quantized="int8"``), and the
+    bundled autoencoder's co-occurrence neighbours (``quantized="uint8"``): integer
+    indices and float16/float32 values, or values quantized per row with a ``scale``.
+    ``what`` names the table in errors.
+    """
     from gsea_plus.model.network import read_safetensors
 
     tensors = read_safetensors(path)
@@ -287,20 +295,20 @@ def read_sparse_rows(path: str | Path, n_rows: int) -> tuple[np.ndarray, np.ndar
         raise ModelError(f"{path}: missing key {exc.args[0]}") from exc
     if idx.shape != val.shape or idx.ndim != 2 or idx.shape[0] != n_rows:
         raise ModelError(
-            f"{path}: weight tables have shapes {idx.shape} and {val.shape}, expected "
+            f"{path}: {what} tables have shapes {idx.shape} and {val.shape}, expected "
             f"({n_rows}, k) for the {n_rows}-gene vocabulary"
         )
-    if val.dtype == np.int8:
+    if val.dtype == np.dtype(quantized):
         scale = tensors.get("scale")
         if scale is None or scale.shape != (n_rows,):
-            raise ModelError(f"{path}: int8 values need a 'scale' of shape ({n_rows},)")
+            raise ModelError(f"{path}: {quantized} values need a 'scale' of shape ({n_rows},)")
         values = val.astype(np.float32) * scale.astype(np.float32)[:, None]
     elif val.dtype in (np.float16, np.float32):
         values = val.astype(np.float32)
     else:
-        raise ModelError(f"{path}: values have dtype {val.dtype}; expected int8 or float")
+        raise ModelError(f"{path}: values have dtype {val.dtype}; expected {quantized} or float")
     if not np.issubdtype(idx.dtype, np.integer) or (idx.size and int(idx.max()) >= n_rows):
-        raise ModelError(f"{path}: indices out of range")
+        raise ModelError(f"{path}: {what} indices out of range")
     check_finite(values, "values", str(path))
     return idx.astype(np.int64), values
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from gsea_plus.errors import InputError, ModelError
 from gsea_plus.model.ease import EASE_FILE, read_sparse_rows
-from gsea_plus.model.network import Autoencoder, read_safetensors
+from gsea_plus.model.network import Autoencoder
 from gsea_plus.model.scorers import (
     AutoencoderScorer,
     BlendScorer,
@@ -93,28 +93,7 @@ class UnknownGenesWarning(UserWarning):
 
 def read_neighbors(path: Path, n_genes: int) -> tuple[np.ndarray, np.ndarray]:
     """Read ``neighbors.safetensors``: uint16/int32 indices, uint8 values + row scales."""
-    tensors = read_safetensors(path)
-    try:
-        idx, val = tensors["indices"], tensors["values"]
-    except KeyError as exc:
-        raise ModelError(f"{path}: missing key {exc.args[0]}") from exc
-    if idx.shape != val.shape or idx.ndim != 2 or idx.shape[0] != n_genes:
-        raise ModelError(
-            f"{path}: neighbor tables have shapes {idx.shape} and {val.shape}, expected "
-            f"({n_genes}, k) for the {n_genes}-gene vocabulary"
-        )
-    if val.dtype == np.uint8:
-        scale = tensors.get("scale")
-        if scale is None or scale.shape != (n_genes,):
-            raise ModelError(f"{path}: uint8 values need a 'scale' of shape ({n_genes},)")
-        values = val.astype(np.float32) * scale.astype(np.float32)[:, None]
-    elif val.dtype in (np.float16, np.float32):
-        values = val.astype(np.float32)
-    else:
-        raise ModelError(f"{path}: values have dtype {val.dtype}; expected uint8 or float")
-    if not np.issubdtype(idx.dtype, np.integer) or (len(idx) and idx.max() >= n_genes):
-        raise ModelError(f"{path}: neighbor indices out of range")
-    return idx.astype(np.int64), values
+    return read_sparse_rows(path, n_genes, quantized="uint8", what="neighbor")
 
 
 def _read_ease(path: Path, n_genes: int) -> tuple[np.ndarray, np.ndarray]:
