@@ -35,12 +35,20 @@ def big_batch(tmp_path_factory):
     return lib, lists
 
 
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and a process keeps an ignored
+    # SIGINT (as Python and coreutils do): give the child the terminal's default, so the
+    # test holds however the suite itself was started.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args, out_dir, **kw):
     return subprocess.Popen(
         [str(GSEA_PLUS_EXE), *map(str, args)],
         stderr=subprocess.PIPE,
         env=subprocess_env(),
         cwd=out_dir,
+        preexec_fn=_default_sigint,
         **kw,
     )
 
