@@ -149,3 +149,56 @@ def test_enrich_and_load_library_signatures():
         assert kinds[opt] is inspect.Parameter.KEYWORD_ONLY, opt
     sig = inspect.signature(gsea_plus.load_library)
     assert sig.parameters["offline"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_help_defers_rich_markdown_and_prints_the_same_pages():
+    """typer's help renderer imports rich.markdown for a markup mode gsea-plus does not use:
+    the app defers it (about 45 ms), and every help page is the same as with it loaded."""
+    probe = (
+        "import json, sys\n"
+        "first = sys.argv.pop(1) == 'preload'\n"
+        "if first:\n    import rich.markdown\n"
+        "sys.argv = ['gsea-plus'] + json.loads(sys.argv[1])\n"
+        "from gsea_plus.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write('\\nMARKDOWN_IT=%s\\n' % ('markdown_it' in sys.modules))\n"
+    )
+    env = {**subprocess_env(), "COLUMNS": "100"}
+    for args in (["--help"], ["enrich", "--help"], ["model", "train", "--help"]):
+        pages = {}
+        for mode in ("defer", "preload"):
+            proc = subprocess.run(
+                [sys.executable, "-c", probe, mode, json.dumps(args)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+            )
+            assert proc.returncode == 0, proc.stderr
+            pages[mode] = proc.stdout
+            loaded = proc.stderr.rsplit("MARKDOWN_IT=", 1)[1].strip()
+            assert loaded == ("True" if mode == "preload" else "False"), (args, mode)
+        assert pages["defer"] == pages["preload"] and "Usage" in pages["defer"]
+
+
+def test_the_deferred_rich_markdown_is_the_real_one_when_used():
+    code = (
+        "import sys\n"
+        "import gsea_plus.cli.app\n"
+        "from rich.markdown import Markdown\n"
+        "from rich.console import Console\n"
+        "import io\n"
+        "buf = io.StringIO()\n"
+        "Console(file=buf, width=40, color_system=None).print(Markdown('# Title\\n\\n*x*'))\n"
+        "import rich.markdown as m\n"
+        "print(buf.getvalue().strip().splitlines()[0].strip(), m.Heading.__module__)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["Title", "rich.markdown"]
