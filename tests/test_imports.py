@@ -152,16 +152,17 @@ def test_enrich_and_load_library_signatures():
 
 
 def test_help_defers_rich_markdown_and_prints_the_same_pages():
-    """typer's help renderer imports rich.markdown for a markup mode gsea-plus does not use:
-    the app defers it (about 45 ms), and every help page is the same as with it loaded."""
+    """typer's help renderer imports rich.markdown and rich.traceback, which gsea-plus's help
+    does not use: the app defers them (about 60 ms), and every help page is the same."""
     probe = (
         "import json, sys\n"
         "first = sys.argv.pop(1) == 'preload'\n"
-        "if first:\n    import rich.markdown\n"
+        "if first:\n    import rich.markdown, rich.traceback\n"
         "sys.argv = ['gsea-plus'] + json.loads(sys.argv[1])\n"
         "from gsea_plus.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "sys.stderr.write('\\nMARKDOWN_IT=%s\\n' % ('markdown_it' in sys.modules))\n"
+        "heavy = {'markdown_it', 'pygments'} & {m.split('.')[0] for m in sys.modules}\n"
+        "sys.stderr.write('\\nDEFERRED=%s\\n' % ','.join(sorted(heavy)))\n"
     )
     env = {**subprocess_env(), "COLUMNS": "100"}
     for args in (["--help"], ["enrich", "--help"], ["model", "train", "--help"]):
@@ -176,8 +177,8 @@ def test_help_defers_rich_markdown_and_prints_the_same_pages():
             )
             assert proc.returncode == 0, proc.stderr
             pages[mode] = proc.stdout
-            loaded = proc.stderr.rsplit("MARKDOWN_IT=", 1)[1].strip()
-            assert loaded == ("True" if mode == "preload" else "False"), (args, mode)
+            loaded = proc.stderr.rsplit("DEFERRED=", 1)[1].strip()
+            assert loaded == ("markdown_it,pygments" if mode == "preload" else ""), (args, mode)
         assert pages["defer"] == pages["preload"] and "Usage" in pages["defer"]
 
 
@@ -191,7 +192,11 @@ def test_the_deferred_rich_markdown_is_the_real_one_when_used():
         "buf = io.StringIO()\n"
         "Console(file=buf, width=40, color_system=None).print(Markdown('# Title\\n\\n*x*'))\n"
         "import rich.markdown as m\n"
-        "print(buf.getvalue().strip().splitlines()[0].strip(), m.Heading.__module__)\n"
+        "from rich.traceback import Traceback\n"
+        "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n"
+        "    tb = Traceback.from_exception(type(e), e, e.__traceback__)\n"
+        "print(buf.getvalue().strip().splitlines()[0].strip(), m.Heading.__module__,\n"
+        "      type(tb).__module__)\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code],
@@ -201,4 +206,4 @@ def test_the_deferred_rich_markdown_is_the_real_one_when_used():
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["Title", "rich.markdown"]
+    assert proc.stdout.split() == ["Title", "rich.markdown", "rich.traceback"]

@@ -59,42 +59,49 @@ def _readable_help() -> None:
     core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
 
 
-def _defer_rich_markdown() -> None:
-    """Stand in for ``rich.markdown`` until something really uses it.
+def _defer(module: str, names: tuple[str, ...]) -> None:
+    """Stand in for ``module`` until something really uses it.
 
-    typer 0.29's help renderer imports ``rich.markdown`` (and markdown_it: about 45 ms, a
-    quarter of ``gsea-plus --help``) for its ``"markdown"`` markup mode, which gsea-plus
-    does not use. The stand-in's ``Markdown`` builds a real one, and any other name loads
-    the real module, which then replaces the stand-in.
+    typer 0.29's help renderer imports ``rich.markdown`` (with markdown_it) for a markup
+    mode gsea-plus does not use, and ``rich.traceback`` (with pygments) for tracebacks
+    gsea-plus does not print: about 60 ms of ``gsea-plus --help``. The stand-in's
+    ``names`` are classes that build (or answer for) the real ones, and any other name
+    loads the real module, which then replaces the stand-in.
     """
     import importlib
     import types
 
-    if "rich.markdown" in sys.modules:
+    if module in sys.modules:
         return
-    stub = types.ModuleType("rich.markdown", "stand-in until rich.markdown is used")
+    stub = types.ModuleType(module, "stand-in until the module is used")
 
     def load() -> types.ModuleType:
-        if sys.modules.get("rich.markdown") is stub:
-            del sys.modules["rich.markdown"]
-        return importlib.import_module("rich.markdown")
+        if sys.modules.get(module) is stub:
+            del sys.modules[module]
+        return importlib.import_module(module)
 
-    class Markdown:
-        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-            return load().Markdown(*args, **kwargs)
+    class Lazy(type):
+        def __getattr__(cls, attr: str) -> Any:  # class attributes: Traceback.from_exception
+            return getattr(getattr(load(), cls.__name__), attr)
+
+    def new(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return getattr(load(), cls.__name__)(*args, **kwargs)
+
+    for name in names:
+        setattr(stub, name, Lazy(name, (), {"__new__": new, "__module__": module}))
 
     def __getattr__(name: str) -> object:
         if name.startswith("__"):  # the import system asks for __path__ and the like
             raise AttributeError(name)
         return getattr(load(), name)
 
-    stub.Markdown = Markdown  # type: ignore[attr-defined]
     stub.__getattr__ = __getattr__  # type: ignore[method-assign]
-    sys.modules["rich.markdown"] = stub
+    sys.modules[module] = stub
 
 
 _readable_help()
-_defer_rich_markdown()
+_defer("rich.markdown", ("Markdown",))
+_defer("rich.traceback", ("Traceback",))
 coercion.install()  # values without pydantic: about 100 ms off every command
 
 app = typer.Typer(
