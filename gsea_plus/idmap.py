@@ -310,12 +310,14 @@ class IdMap:
 
     def __init__(
         self,
-        symbols: _Index,
+        symbols: _Index | Callable[[], _Index],
         ids: _Index | Callable[[], _Index] | None = None,
         *,
         source: str = "",
     ):
-        self._symbols = symbols
+        # either table may be a loader, run on first use: a list whose genes are all in
+        # the library never reads the map (about 25 ms of a one-list command)
+        self._symbols_table = symbols
         self._ids = ids
         self.source = source
         self._universes: dict[tuple[int, int], tuple[Mapping[str, object], dict[str, str]]] = {}
@@ -341,6 +343,12 @@ class IdMap:
 
     def __repr__(self) -> str:
         return f"IdMap({len(self._symbols.keys)} symbol keys, source={self.source!r})"
+
+    @property
+    def _symbols(self) -> _Index:
+        if callable(self._symbols_table):
+            self._symbols_table = self._symbols_table()
+        return self._symbols_table
 
     def _id_index(self) -> _Index:
         if callable(self._ids):
@@ -656,7 +664,7 @@ def _read_index(rel: str) -> _Index:
 @lru_cache(maxsize=1)
 def _bundled() -> IdMap:
     return IdMap(
-        _read_index(_BUNDLED_SYMBOLS),
+        lambda: _read_index(_BUNDLED_SYMBOLS),
         lambda: _read_index(_BUNDLED_IDS),
         source="bundled HGNC table (gsea_plus/data)",
     )

@@ -316,3 +316,20 @@ def test_hgnc_table_with_symbols_only(tmp_path):
 def test_bundled_map_is_read_once():
     assert IdMap.bundled() is IdMap.bundled()
     assert GeneList(["A"]).original == {} and GeneList(["A"]).invalid == []
+
+
+def test_a_list_the_library_holds_never_reads_the_map(tmp_path):
+    """The bundled tables are read on first use: not at all when every gene is in the library."""
+    import gsea_plus
+    from gsea_plus import idmap
+
+    gmt = tmp_path / "lib.gmt"
+    gmt.write_text("T1\t\tTP53\tMDM2\tCDKN1A\nT2\t\tEGFR\tKRAS\tBRAF\n")
+    idmap._bundled.cache_clear()
+    try:
+        gsea_plus.enrich(["TP53", "MDM2"], str(gmt))
+        assert callable(idmap.IdMap.bundled()._symbols_table)  # never loaded
+        gsea_plus.enrich(["TP53", "MDM2", "P53"], str(gmt))  # an alias: the map is needed
+        assert not callable(idmap.IdMap.bundled()._symbols_table)
+    finally:
+        idmap._bundled.cache_clear()
