@@ -48,6 +48,7 @@ __all__ = [
     "SymbolMapper",
     "load_mapper",
     "parse_gene_text",
+    "parse_gene_text_fully",
     "read_gene_list",
     "resolve_mangled",
 ]
@@ -208,6 +209,55 @@ def _is_entrez(token: str) -> bool:
     return bool(_ENTREZ_RE.match(token))
 
 
+# Characters that the full parser treats specially (separators, comments, quotes,
+# whitespace, line breaks other than \n) or that upper() might change unexpectedly.
+_NOT_PLAIN = re.compile(r"[^A-Za-z0-9_.\-\n/:+@()\[\]|*]")
+# Whole tokens that are numbers (Entrez IDs, weights) or spreadsheet-mangled names.
+_SPECIAL_TOKEN = re.compile(
+    r"^(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:E[-+]?\d+)?|[-+]?(?:INF|NAN)"
+    r"|\d{1,2}-[A-Z]{3}|[A-Z]{3}-\d{1,2})$",
+    re.M,
+)
+
+
+def _mark(seen: set[str], item: str) -> bool:
+    """Add an item to a set and return False, to find repeats in one pass."""
+    seen.add(item)
+    return False
+
+
+def _plain_symbols(text: str) -> GeneList | None:
+    """The list when ``text`` is one plain symbol per line (the usual case), else None.
+
+    For such text parsing reduces to upper-casing and de-duplicating; anything else
+    (separators, quotes, comments, numbers, spreadsheet-mangled names, a header word
+    first, non-ASCII) is left to the full parser, so the result is always the same
+    (``tests/test_batch.py`` checks it on generated lists).
+    """
+    if _NOT_PLAIN.search(text) is not None:
+        return None
+    upper = text.upper()
+    if _SPECIAL_TOKEN.search(upper) is not None:
+        return None
+    symbols = [t for t in upper.split("\n") if t]
+    if not symbols:
+        return GeneList(genes=[])
+    if symbols[0] in HEADER_WORDS:
+        return None
+    genes = list(dict.fromkeys(symbols))
+    dups: list[str] = []
+    if len(genes) < len(symbols):
+        seen: set[str] = set()
+        dups = sorted({s for s in symbols if s in seen or _mark(seen, s)})
+    original: dict[str, str] = {}
+    if upper != text:  # the spelling of each symbol's first occurrence, where it differs
+        first: dict[str, str] = {}
+        for token, symbol in zip([t for t in text.split("\n") if t], symbols, strict=True):
+            first.setdefault(symbol, token)
+        original = {s: t for s, t in first.items() if t != s}
+    return GeneList(genes=genes, duplicates=dups, original=original)
+
+
 def parse_gene_text(text: str) -> GeneList:
     """Parse the text of a gene list.
 
@@ -222,6 +272,12 @@ def parse_gene_text(text: str) -> GeneList:
     GeneList
         The unique identifiers, upper-cased, in input order.
     """
+    plain = _plain_symbols(text)
+    return plain if plain is not None else parse_gene_text_fully(text)
+
+
+def parse_gene_text_fully(text: str) -> GeneList:
+    """:func:`parse_gene_text` without the fast path for plain symbols (the reference)."""
     seen: dict[str, None] = {}
     weights: dict[str, float] = {}
     duplicates: list[str] = []

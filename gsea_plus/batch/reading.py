@@ -24,7 +24,6 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -47,50 +46,6 @@ __all__ = [
 _LONG_HEADER_IDS = frozenset({"LIST", "LIST_ID", "LISTID", "LIST_NAME", "LIST ID"})
 
 
-def _gene_list_from_tokens(tokens: list[str]):
-    r"""``parse_gene_text("\n".join(tokens))``, fast for plain symbols.
-
-    Batches hold millions of tokens; most are plain symbols for which parsing reduces to
-    upper-casing and de-duplicating. Anything else (separators, quotes, comments, numbers,
-    spreadsheet-mangled names, a header word first, non-ASCII) goes through
-    :func:`~gsea_plus.genes.parse_gene_text` itself, so the result is always the same.
-    """
-    from gsea_plus.genes import HEADER_WORDS, GeneList, parse_gene_text
-
-    text = "\n".join(tokens)
-    if _NOT_PLAIN.search(text) is None:
-        upper = text.upper()
-        if _SPECIAL_TOKEN.search(upper) is None:
-            symbols = [t for t in upper.split("\n") if t]
-            if not symbols:
-                return GeneList(genes=[])
-            if symbols[0] not in HEADER_WORDS:
-                genes = list(dict.fromkeys(symbols))
-                dups: list[str] = []
-                if len(genes) < len(symbols):
-                    seen: set[str] = set()
-                    dups = sorted({s for s in symbols if s in seen or _mark(seen, s)})
-                return GeneList(genes=genes, duplicates=dups)
-    return parse_gene_text(text)
-
-
-def _mark(seen: set[str], item: str) -> bool:
-    """Add an item to a set and return False, to find repeats in one pass."""
-    seen.add(item)
-    return False
-
-
-# Characters that parse_gene_text treats specially (separators, comments, quotes,
-# whitespace, line breaks other than \n) or that upper() might change unexpectedly.
-_NOT_PLAIN = re.compile(r"[^A-Za-z0-9_.\-\n/:+@()\[\]|*]")
-# Whole tokens that are numbers (dropped) or spreadsheet-mangled names (resolved).
-_SPECIAL_TOKEN = re.compile(
-    r"^(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:E[-+]?\d+)?|[-+]?(?:INF|NAN)"
-    r"|\d{1,2}-[A-Z]{3}|[A-Z]{3}-\d{1,2})$",
-    re.M,
-)
-
-
 @dataclass
 class BatchItem:
     """One list of a batch before parsing: a name and its genes (tokens, text or GeneList)."""
@@ -107,14 +62,12 @@ def to_gene_list(payload):
     if isinstance(payload, GeneList):
         return payload
     if isinstance(payload, _Text):
-        if _NOT_PLAIN.search(payload.text.lstrip("\ufeff")) is None:
-            return _gene_list_from_tokens(payload.text.lstrip("\ufeff").split("\n"))
         return parse_gene_text(payload.text)
     if isinstance(payload, (str, os.PathLike)):
         return read_gene_list(payload)
     items = payload if isinstance(payload, list) else list(payload)
     try:
-        return _gene_list_from_tokens(items)
+        return parse_gene_text("\n".join(items))
     except TypeError as exc:  # "\n".join() met a non-string
         raise InputError("gene list items must be strings") from exc
 
