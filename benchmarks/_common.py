@@ -24,6 +24,14 @@ REPO = Path(__file__).resolve().parents[1]
 #: ``../shared/data`` next to the checkout; override with ``GSEA_PLUS_SHARED_DATA``.
 SHARED_DATA = Path(os.environ.get("GSEA_PLUS_SHARED_DATA", REPO.parent / "shared" / "data"))
 BENCHMARK_DATA = SHARED_DATA / "benchmark"
+#: The libraries the model is benchmarked on (issue 13), with the ChEA stand-in.
+MODEL_BENCHMARKS = {
+    "KEGG_2021_Human": BENCHMARK_DATA / "KEGG_2021_Human.gmt",
+    "GO_Biological_Process_2023": BENCHMARK_DATA / "GO_Biological_Process_2023.gmt",
+    "GWAS_Catalog_2023": BENCHMARK_DATA / "GWAS_Catalog_2023.gmt",
+    "MSigDB_Hallmark_2020": BENCHMARK_DATA / "MSigDB_Hallmark_2020.gmt",
+    "ChEA_Literature_ChIP-seq": SHARED_DATA / "training/chea3_2019/Literature_ChIP-seq.gmt.gz",
+}
 #: Console scripts of the running interpreter's environment (the venv's gsea-plus, gseapy).
 BIN = Path(sys.executable).parent
 

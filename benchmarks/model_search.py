@@ -59,7 +59,10 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _common import MODEL_BENCHMARKS, SHARED_DATA  # noqa: E402
+
+SHARED = SHARED_DATA
 ENRICHR = SHARED / "training/enrichr_2020_skylar73"
 
 from gsea_plus.model.evaluate import (  # noqa: E402
@@ -79,13 +82,7 @@ VALIDATION = {
     "val:PheWeb_2019": ENRICHR / "PheWeb_2019.gmt.gz",
     "val:dbGaP": ENRICHR / "dbGaP.gmt.gz",
 }
-BENCHMARK = {
-    "KEGG_2021_Human": SHARED / "benchmark/KEGG_2021_Human.gmt",
-    "GO_Biological_Process_2023": SHARED / "benchmark/GO_Biological_Process_2023.gmt",
-    "GWAS_Catalog_2023": SHARED / "benchmark/GWAS_Catalog_2023.gmt",
-    "MSigDB_Hallmark_2020": SHARED / "benchmark/MSigDB_Hallmark_2020.gmt",
-    "ChEA_Literature_ChIP-seq": SHARED / "training/chea3_2019/Literature_ChIP-seq.gmt.gz",
-}
+BENCHMARK = MODEL_BENCHMARKS
 TIME_SPLITS = {
     "time:KEGG_2016->2021": (
         SHARED / "benchmark/KEGG_2016.gmt",

@@ -30,7 +30,10 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _common import MODEL_BENCHMARKS, SHARED_DATA  # noqa: E402
+
+SHARED = SHARED_DATA
 
 from gsea_plus.genes import SymbolMapper  # noqa: E402
 from gsea_plus.library.gmt import read_gmt  # noqa: E402
@@ -49,13 +52,7 @@ from gsea_plus.model.scorers import (  # noqa: E402
     RandomScorer,
 )
 
-BENCHMARK = {
-    "KEGG_2021_Human": SHARED / "benchmark/KEGG_2021_Human.gmt",
-    "GO_Biological_Process_2023": SHARED / "benchmark/GO_Biological_Process_2023.gmt",
-    "GWAS_Catalog_2023": SHARED / "benchmark/GWAS_Catalog_2023.gmt",
-    "MSigDB_Hallmark_2020": SHARED / "benchmark/MSigDB_Hallmark_2020.gmt",
-    "ChEA_Literature_ChIP-seq": SHARED / "training/chea3_2019/Literature_ChIP-seq.gmt.gz",
-}
+BENCHMARK = MODEL_BENCHMARKS
 VALIDATION = {
     "val:Reactome_2016": SHARED / "training/enrichr_2020_skylar73/Reactome_2016.gmt.gz",
     "val:WikiPathways_2019_Human": SHARED
