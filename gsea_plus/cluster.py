@@ -62,22 +62,31 @@ Output columns: ``Cluster`` (nullable integer; missing for rows not clustered),
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gsea_plus.columnar import Codes, ResultTable, column_at, n_rows
 from gsea_plus.errors import InputError
 from gsea_plus.options import CLUSTER_METHODS, CLUSTER_THRESHOLDS
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+#: A result table: a DataFrame, a mapping of columns, or an encoded ResultTable.
+Table = Any
+
 __all__ = [
     "CLUSTER_COLUMNS",
     "DEFAULT_THRESHOLDS",
     "METHODS",
+    "cluster_columns",
+    "cluster_table",
     "cluster_terms",
     "describe_rule",
+    "list_groups",
+    "nullable",
+    "representative_rows",
     "representatives",
     "kappa_universe",
     "similarity_matrix",
@@ -106,22 +115,57 @@ def _split(value) -> list[str]:
     return [g for g in str(value).split(";") if g]
 
 
-def _p_column(df: pd.DataFrame) -> str:
-    for col in ("Adjusted P-value", "FDR"):
-        if col in df.columns:
+def _column(table: Table, *names: str, what: str) -> str:
+    for col in names:
+        if col in table:
             return col
-    raise InputError("the results have no 'Adjusted P-value' (or 'FDR') column to cluster by")
+    quoted = " (or ".join(f"'{n}'" for n in names) + ")" * (len(names) - 1)
+    raise InputError(f"the results have no {quoted} column to {what}")
 
 
-def _genes_column(df: pd.DataFrame) -> str:
-    for col in ("Genes", "Leading Edge"):
-        if col in df.columns:
-            return col
-    raise InputError("the results have no 'Genes' (or 'Leading Edge') column to cluster by")
+def _p_column(table: Table) -> str:
+    return _column(table, "Adjusted P-value", "FDR", what="cluster by")
+
+
+def _genes_column(table: Table) -> str:
+    return _column(table, "Genes", "Leading Edge", what="cluster by")
+
+
+def _floats(table: Table, name: str) -> np.ndarray:
+    return np.asarray(table[name], dtype=np.float64)
+
+
+def _cells(table: Table, name: str, rows: np.ndarray) -> list:
+    """The values of ``name`` at ``rows`` (only those cells are built for an encoded table)."""
+    if isinstance(table, ResultTable) or not hasattr(table, "iloc"):
+        return column_at(table, name, rows)
+    return table[name].iloc[rows].tolist()
+
+
+def _row_gene_sets(
+    table: Table,
+    rows: np.ndarray,
+    *,
+    gene_sets: Mapping[str, Iterable[str]] | None = None,
+    include_predicted: bool = True,
+) -> list[frozenset[str]]:
+    """:func:`term_gene_sets` of the rows ``rows`` of a table."""
+    if gene_sets is not None:
+        out = []
+        for term in map(str, _cells(table, "Term", rows)):
+            if term not in gene_sets:
+                raise InputError(f"--cluster: term {term!r} is not in the given gene sets")
+            out.append(frozenset(str(g).upper() for g in gene_sets[term]))
+        return out
+    genes = [set(_split(v)) for v in _cells(table, _genes_column(table), rows)]
+    if include_predicted and "Predicted Genes" in table:
+        for s, v in zip(genes, _cells(table, "Predicted Genes", rows), strict=True):
+            s.update(_split(v))
+    return [frozenset(s) for s in genes]
 
 
 def term_gene_sets(
-    df: pd.DataFrame,
+    df: Table,
     *,
     gene_sets: Mapping[str, Iterable[str]] | None = None,
     include_predicted: bool = True,
@@ -131,26 +175,16 @@ def term_gene_sets(
     Parameters
     ----------
     df
-        Results: ``Genes`` (or ``Leading Edge``) holds ``;``-joined genes.
+        Results (a DataFrame or a mapping of columns): ``Genes`` (or ``Leading Edge``)
+        holds ``;``-joined genes.
     gene_sets
         ``{term: genes}`` of the library (e.g. ``GeneSetLibrary.to_dict()``): compare
         the terms' full gene sets instead of the list's genes in them.
     include_predicted
         Add the model's ``Predicted Genes`` where that column exists.
     """
-    if gene_sets is not None:
-        out = []
-        for term in df["Term"].astype(str):
-            if term not in gene_sets:
-                raise InputError(f"--cluster: term {term!r} is not in the given gene sets")
-            out.append(frozenset(str(g).upper() for g in gene_sets[term]))
-        return out
-    col = _genes_column(df)
-    genes = [set(_split(v)) for v in df[col].tolist()]
-    if include_predicted and "Predicted Genes" in df.columns:
-        for s, v in zip(genes, df["Predicted Genes"].tolist(), strict=True):
-            s.update(_split(v))
-    return [frozenset(s) for s in genes]
+    rows = np.arange(_n_rows(df))
+    return _row_gene_sets(df, rows, gene_sets=gene_sets, include_predicted=include_predicted)
 
 
 def similarity_matrix(
@@ -201,19 +235,24 @@ def similarity_matrix(
     return sim
 
 
-def kappa_universe(df: pd.DataFrame, sets: Sequence[frozenset[str]], gene_sets) -> int:
-    """``n`` for kappa: the list (or the background when full term gene sets are compared)."""
+def _universe(table: Table, rows: np.ndarray, sets: Sequence[frozenset[str]], gene_sets) -> int:
+    """``n`` for kappa at ``rows``: the list (or the background for full term gene sets)."""
     col = "Background Size" if gene_sets is not None else "List Size"
     n = 0
-    if col in df.columns:
-        sizes = np.asarray(df[col], dtype=np.float64)
+    if col in table:
+        sizes = _floats(table, col)[rows]
         sizes = sizes[np.isfinite(sizes)]
         n = int(sizes.max()) if len(sizes) else 0
-    if gene_sets is None and "Predicted Genes" in df.columns:
-        listed = set().union(*[set(_split(v)) for v in df[_genes_column(df)]])
-        predicted = set().union(*[set(_split(v)) for v in df["Predicted Genes"]])
+    if gene_sets is None and "Predicted Genes" in table:
+        listed = set().union(*[set(_split(v)) for v in _cells(table, _genes_column(table), rows)])
+        predicted = set().union(*[set(_split(v)) for v in _cells(table, "Predicted Genes", rows)])
         n += len(predicted - listed)
     return max(n, len(set().union(*sets)) if sets else 0)
+
+
+def kappa_universe(df: Table, sets: Sequence[frozenset[str]], gene_sets) -> int:
+    """``n`` for kappa: the list (or the background when full term gene sets are compared)."""
+    return _universe(df, np.arange(_n_rows(df)), sets, gene_sets)
 
 
 def _groups(sim: np.ndarray, threshold: float) -> np.ndarray:
@@ -232,25 +271,146 @@ def _groups(sim: np.ndarray, threshold: float) -> np.ndarray:
     return fcluster(tree, t=1.0 - threshold + 1e-12, criterion="distance").astype(np.int64) - 1
 
 
-def _rank_key(df: pd.DataFrame, p_col: str) -> np.ndarray:
-    """Row order for choosing representatives: adjusted p, then p, then larger overlap."""
-    padj = np.asarray(df[p_col], dtype=np.float64)
-    p = np.asarray(df["P-value"], dtype=np.float64) if "P-value" in df.columns else padj
-    if "Overlap Size" in df.columns:
-        size = np.asarray(df["Overlap Size"], dtype=np.float64)
-    elif "NES" in df.columns:
-        size = np.abs(np.asarray(df["NES"], dtype=np.float64))
+def _rank_key(table: Table, rows: np.ndarray, p_col: str) -> np.ndarray:
+    """Order of ``rows`` for choosing representatives: adjusted p, p, then larger overlap."""
+    padj = _floats(table, p_col)[rows]
+    p = _floats(table, "P-value")[rows] if "P-value" in table else padj
+    if "Overlap Size" in table:
+        size = _floats(table, "Overlap Size")[rows]
+    elif "NES" in table:
+        size = np.abs(_floats(table, "NES")[rows])
     else:
-        size = np.zeros(len(df))
+        size = np.zeros(len(rows))
     big = np.inf
     return np.lexsort(
         (
-            np.arange(len(df)),
+            np.arange(len(rows)),
             -np.nan_to_num(size),
             np.nan_to_num(p, nan=big),
             np.nan_to_num(padj, nan=big),
         )
     )
+
+
+def _n_rows(table: Table) -> int:
+    if isinstance(table, ResultTable):
+        return table.rows
+    if hasattr(table, "iloc"):
+        return len(table)
+    return n_rows(table)
+
+
+def list_groups(table: Table) -> list[np.ndarray]:
+    """The rows of each list (``List`` column), lists in order of first appearance.
+
+    An encoded ``List`` (:class:`~gsea_plus.columnar.Codes`) is grouped by its codes, so
+    no list name is built per row; a table without ``List`` is one group.
+    """
+    n = _n_rows(table)
+    if "List" not in table:
+        return [np.arange(n)] if n else []
+    raw = table.raw("List") if isinstance(table, ResultTable) else table["List"]
+    if isinstance(raw, Codes):
+        codes = raw.codes
+    else:
+        values = np.asarray(raw, dtype=object).astype(str)
+        _, codes = np.unique(values, return_inverse=True)
+        codes = codes.ravel()
+    if n == 0:
+        return []
+    _, first = np.unique(codes, return_index=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    groups = np.split(order, bounds)
+    return [groups[i] for i in np.argsort([g[0] for g in groups], kind="stable")]
+
+
+def cluster_columns(
+    table: Table,
+    *,
+    method: str = "kappa",
+    threshold: float | None = None,
+    p_cutoff: float | None = P_CUTOFF,
+    max_terms: int = 500,
+    gene_sets: Mapping[str, Iterable[str]] | None = None,
+    include_predicted: bool = True,
+    universe_size: int | None = None,
+) -> dict[str, np.ndarray]:
+    """The cluster columns of every row of a result table, computed on its columns.
+
+    The table may be a DataFrame, a mapping of columns or an encoded
+    :class:`~gsea_plus.columnar.ResultTable` (a batch chunk): only the rows that are
+    clustered have their genes read, and an encoded table stays encoded. Parameters are
+    those of :func:`cluster_terms`.
+
+    Returns
+    -------
+    dict
+        ``Cluster`` and ``Cluster Size`` (int64; 0 for rows not clustered) and
+        ``Representative`` (bool), aligned with the table's rows.
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown similarity {method!r}; choose from {', '.join(METHODS)}")
+    if threshold is None:
+        threshold = DEFAULT_THRESHOLDS[method]
+    if not -1.0 <= float(threshold) <= 1.0:
+        raise InputError(f"--cluster-threshold must be between -1 and 1, got {threshold}")
+    if max_terms < 1:
+        raise InputError("max_terms must be at least 1")
+    n = _n_rows(table)
+    cluster = np.zeros(n, dtype=np.int64)  # 0: not clustered
+    rep = np.zeros(n, dtype=bool)
+    csize = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return {"Cluster": cluster, "Representative": rep, "Cluster Size": csize}
+    p_col = _p_column(table)
+    padj_all = _floats(table, p_col)
+    for rows in list_groups(table):
+        padj = padj_all[rows]
+        keep = np.isfinite(padj) if p_cutoff is None else padj <= p_cutoff
+        if not keep.any():
+            continue
+        order = _rank_key(table, rows, p_col)
+        chosen = rows[order[keep[order]][:max_terms]]
+        sets = _row_gene_sets(
+            table, chosen, gene_sets=gene_sets, include_predicted=include_predicted
+        )
+        size = universe_size or _universe(table, chosen, sets, gene_sets)
+        labels = _groups(similarity_matrix(sets, method=method, universe_size=size), threshold)
+        # chosen is in rank order: the first row of each label is its representative,
+        # and numbering labels by first appearance numbers clusters by significance.
+        _, first = np.unique(labels, return_index=True)
+        number = np.empty(labels.max() + 1, dtype=np.int64)
+        number[labels[np.sort(first)]] = np.arange(1, len(first) + 1)
+        cluster[chosen] = number[labels]
+        csize[chosen] = np.bincount(labels)[labels]
+        rep[chosen[first]] = True
+    return {"Cluster": cluster, "Representative": rep, "Cluster Size": csize}
+
+
+def nullable(values: np.ndarray) -> np.ndarray:
+    """An int64 column with 0 for "none" as an object column: ints, and ``None`` for 0.
+
+    Every writer leaves ``None`` empty (TSV/CSV), null (JSON, Parquet), so rows that
+    were not clustered have no cluster rather than a made-up number.
+    """
+    out = values.astype(object)
+    out[values == 0] = None
+    return out
+
+
+def cluster_table(table: ResultTable, **options) -> ResultTable:
+    """A result table (encoded or not) with the cluster columns added (replaced if present).
+
+    ``options`` are those of :func:`cluster_terms`. The table is not copied: its columns
+    are shared, and encoded ones stay encoded.
+    """
+    columns = cluster_columns(table, **options)
+    out = ResultTable({c: table.raw(c) for c in table if c not in CLUSTER_COLUMNS}, table.rows)
+    out["Cluster"] = nullable(columns["Cluster"])
+    out["Representative"] = columns["Representative"]
+    out["Cluster Size"] = nullable(columns["Cluster Size"])
+    return out
 
 
 def cluster_terms(
@@ -299,52 +459,29 @@ def cluster_terms(
     """
     import pandas as pd
 
-    if method not in METHODS:
-        raise InputError(f"unknown similarity {method!r}; choose from {', '.join(METHODS)}")
-    if threshold is None:
-        threshold = DEFAULT_THRESHOLDS[method]
-    if not -1.0 <= float(threshold) <= 1.0:
-        raise InputError(f"--cluster-threshold must be between -1 and 1, got {threshold}")
-    if max_terms < 1:
-        raise InputError("max_terms must be at least 1")
     out = df.drop(columns=[c for c in CLUSTER_COLUMNS if c in df.columns]).reset_index(drop=True)
-    cluster = np.zeros(len(out), dtype=np.int64)  # 0: not clustered
-    rep = np.zeros(len(out), dtype=bool)
-    csize = np.zeros(len(out), dtype=np.int64)
-    if len(out):
-        p_col = _p_column(out)
-        groups = (
-            [np.flatnonzero((out["List"] == v).to_numpy()) for v in pd.unique(out["List"])]
-            if "List" in out.columns
-            else [np.arange(len(out))]
-        )
-        for rows in groups:
-            part = out.iloc[rows]
-            padj = np.asarray(part[p_col], dtype=np.float64)
-            keep = np.isfinite(padj) if p_cutoff is None else padj <= p_cutoff
-            order = _rank_key(part, p_col)
-            chosen = order[keep[order]][:max_terms]
-            if len(chosen) == 0:
-                continue
-            sub = part.iloc[chosen]
-            sets = term_gene_sets(sub, gene_sets=gene_sets, include_predicted=include_predicted)
-            n = universe_size or kappa_universe(sub, sets, gene_sets)
-            labels = _groups(similarity_matrix(sets, method=method, universe_size=n), threshold)
-            # chosen is in rank order: the first row of each label is its representative,
-            # and numbering labels by first appearance numbers clusters by significance.
-            _, first = np.unique(labels, return_index=True)
-            number = np.empty(labels.max() + 1, dtype=np.int64)
-            number[labels[np.sort(first)]] = np.arange(1, len(first) + 1)
-            counts = np.bincount(labels)
-            idx = rows[chosen]
-            cluster[idx] = number[labels]
-            csize[idx] = counts[labels]
-            rep[rows[chosen[first]]] = True
-    missing = cluster == 0
-    out["Cluster"] = pd.arrays.IntegerArray(cluster, missing)
-    out["Representative"] = rep
-    out["Cluster Size"] = pd.arrays.IntegerArray(csize, missing)
+    columns = cluster_columns(
+        out,
+        method=method,
+        threshold=threshold,
+        p_cutoff=p_cutoff,
+        max_terms=max_terms,
+        gene_sets=gene_sets,
+        include_predicted=include_predicted,
+        universe_size=universe_size,
+    )
+    missing = columns["Cluster"] == 0
+    out["Cluster"] = pd.arrays.IntegerArray(columns["Cluster"], missing)
+    out["Representative"] = columns["Representative"]
+    out["Cluster Size"] = pd.arrays.IntegerArray(columns["Cluster Size"], missing)
     return out
+
+
+def representative_rows(table: Table) -> np.ndarray:
+    """The row numbers of the representatives of a clustered table."""
+    if "Representative" not in table:
+        raise InputError("--representatives needs clustered results (--cluster)")
+    return np.flatnonzero(np.asarray(table["Representative"], dtype=bool))
 
 
 def representatives(df: pd.DataFrame) -> pd.DataFrame:
@@ -353,9 +490,7 @@ def representatives(df: pd.DataFrame) -> pd.DataFrame:
     Rows that were not clustered (not significant) are dropped too: a representatives
     view lists one term per group of significant terms.
     """
-    if "Representative" not in df.columns:
-        raise InputError("--representatives needs clustered results (--cluster)")
-    return df[df["Representative"].astype(bool)].reset_index(drop=True)
+    return df.iloc[representative_rows(df)].reset_index(drop=True)
 
 
 def describe_rule(

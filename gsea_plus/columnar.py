@@ -41,6 +41,7 @@ __all__ = [
     "column_at",
     "spans",
     "cell_text",
+    "is_missing",
     "is_text",
     "n_rows",
     "text_bytes",
@@ -474,11 +475,24 @@ def cell_text(value: Any) -> str:
     """One cell as every text writer writes it.
 
     A float as its ``repr`` (the shortest text that reads back the same float), NaN (a
-    value with no meaning for the row) as an empty cell, anything else as ``str``.
+    value with no meaning for the row) as an empty cell, a missing value (``None``, or
+    pandas' ``NA`` of a nullable column such as ``Cluster``) as an empty cell, anything
+    else as ``str``.
     """
     if isinstance(value, float):
         return "" if value != value else repr(value)
+    if is_missing(value):
+        return ""
     return str(value)
+
+
+def is_missing(value: Any) -> bool:
+    """Whether a cell holds no value: ``None``, NaN, or pandas' ``NA`` (nullable columns)."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    return type(value).__name__ == "NAType"
 
 
 def _column_text(col: Any, fmt: str, pa: Any) -> _Text:
@@ -758,8 +772,14 @@ def arrow_type(pa: Any, table: Mapping[str, Any], name: str) -> Any:
         return pa.from_numpy_dtype(col.values.dtype)
     if isinstance(col, _ENCODED):
         return pa.string()
-    kind = np.asarray(col).dtype.kind
-    return pa.string() if kind in "UOS" else pa.from_numpy_dtype(np.asarray(col).dtype)
+    values = np.asarray(col)
+    kind = values.dtype.kind
+    if kind == "O":
+        # a nullable integer column (ints and None, e.g. Cluster) stays an integer column
+        present = [v for v in values[:4096].tolist() if v is not None]
+        if present and all(type(v) is int for v in present):
+            return pa.int64()
+    return pa.string() if kind in "UOS" else pa.from_numpy_dtype(values.dtype)
 
 
 def _arrow_dictionary(pa: Any, values: np.ndarray) -> Any:

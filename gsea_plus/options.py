@@ -39,6 +39,8 @@ __all__ = [
     "CLUSTER_THRESHOLDS",
     "COLOR_BY",
     "PLOT_KINDS",
+    "PLOT_SUFFIXES",
+    "REPORT_SUFFIXES",
     "CORRECTIONS",
     "DEFAULT_TEST",
     "HGNC_ENV",
@@ -49,7 +51,9 @@ __all__ = [
     "SPECIES",
     "BatchOptions",
     "canonical_background",
+    "check_figure_path",
     "EnrichOptions",
+    "FigureOptions",
     "ModelOptions",
     "ModelTest",
     "env_flag",
@@ -431,6 +435,97 @@ class BatchOptions:
             _choice("engine", self.engine, BATCH_ENGINES)
             if self.engine == "local" and self.scheduler is not None:
                 raise InputError("--scheduler needs --engine dask")
+
+
+#: File suffixes a figure can be written as (a device or FIFO gets PNG).
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+#: File suffixes of an HTML report.
+REPORT_SUFFIXES = (".html", ".htm")
+
+
+def check_figure_path(flag: str, path: Any, suffixes: tuple[str, ...]) -> None:
+    """Refuse an unusable ``--plot``/``--report`` path before any work.
+
+    A directory, an output that cannot be examined, or a file name whose suffix is not
+    one of ``suffixes``; a device or FIFO (``/dev/null``, ``>(...)``) takes any name.
+    """
+    from pathlib import Path
+
+    from gsea_plus.output import check_output, output_kind
+
+    check_output(path)
+    if output_kind(path) == "file" and Path(path).suffix.lower() not in suffixes:
+        names = ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else ""
+        raise InputError(f"{flag}: use a {names or suffixes[0]} file name, not {Path(path).name!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FigureOptions:
+    """Figures, the HTML report and term clustering of a run.
+
+    Attributes
+    ----------
+    plot
+        Write a figure here (.png, .svg or .pdf; a device or FIFO gets PNG).
+    plot_kind
+        One list: ``dot`` or ``bar`` (the top terms) or ``map`` (an enrichment map of
+        the clustered terms), see :data:`PLOT_KINDS`. A batch draws its lists side by side.
+    color_by
+        Colour of dots and bars: ``p`` (adjusted p) or ``combined`` (combined score).
+    report
+        Write a self-contained HTML report here (.html).
+    cluster
+        Group redundant significant terms (:mod:`gsea_plus.cluster`): adds the Cluster,
+        Representative and Cluster Size columns.
+    cluster_method
+        Similarity of two terms' genes: one of :data:`CLUSTER_METHODS`.
+    cluster_threshold
+        Similarity at or above which terms group (default: :data:`CLUSTER_THRESHOLDS`).
+    representatives
+        Show one term per cluster (the lowest adjusted p) in tables, files, figures and
+        the report; implies ``cluster``.
+    """
+
+    plot: Any = None
+    plot_kind: str = "dot"
+    color_by: str = "p"
+    report: Any = None
+    cluster: bool = False
+    cluster_method: str = "kappa"
+    cluster_threshold: float | None = None
+    representatives: bool = False
+
+    def __post_init__(self) -> None:
+        _choice("--plot-kind", self.plot_kind, PLOT_KINDS)
+        _choice("--color-by", self.color_by, COLOR_BY)
+        _choice("--cluster-method", self.cluster_method, CLUSTER_METHODS)
+        if self.cluster_threshold is not None:
+            value = self.cluster_threshold
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InputError(f"--cluster-threshold must be a number, not {value!r}")
+            if not 0.0 <= float(value) <= 1.0:
+                raise InputError(f"--cluster-threshold must be between 0 and 1, not {value}")
+        if self.plot is not None:
+            check_figure_path("--plot", self.plot, PLOT_SUFFIXES)
+        if self.report is not None:
+            check_figure_path("--report", self.report, REPORT_SUFFIXES)
+
+    @property
+    def clustered(self) -> bool:
+        """Whether terms are clustered (``cluster``, ``representatives`` or a map)."""
+        return self.cluster or self.representatives or self.plot_kind == "map"
+
+    @property
+    def wanted(self) -> bool:
+        """Whether anything beyond the table is asked for (clusters, a figure, a report)."""
+        return self.clustered or self.plot is not None or self.report is not None
+
+    @property
+    def threshold(self) -> float:
+        """The clustering threshold in force (the option, else the method's default)."""
+        if self.cluster_threshold is not None:
+            return float(self.cluster_threshold)
+        return CLUSTER_THRESHOLDS[self.cluster_method]
 
 
 OptionsT = TypeVar("OptionsT")

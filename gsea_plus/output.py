@@ -247,13 +247,12 @@ def frame_to_bytes(df, fmt: str) -> bytes:
     if fmt in ("json", "jsonl"):
         import json
 
+        from gsea_plus.columnar import is_missing
+
         records = [
-            {
-                k: None if isinstance(v, float) and v != v else v
-                for k, v in zip(names, row, strict=True)
-            }
+            {k: None if is_missing(v) else v for k, v in zip(names, row, strict=True)}
             for row in rows
-        ]  # NaN is not JSON: null
+        ]  # NaN and pandas' NA are not JSON: null
         if fmt == "json":
             return (json.dumps(records, indent=1) + "\n").encode()
         return "".join(json.dumps(r) + "\n" for r in records).encode()

@@ -225,9 +225,14 @@ def test_an_error_in_the_writing_thread_reaches_the_caller(tmp_path, monkeypatch
 
 
 def _reference_frame_to_bytes(table, fmt: str) -> bytes:
-    """frame_to_bytes before it used the bulk writer: _cell() of every Python value."""
+    """frame_to_bytes before it used the bulk writer: _cell() of every Python value.
+
+    A missing value (None: a row with no cluster) is an empty cell, not the text "None".
+    """
 
     def cell(value):
+        if value is None:
+            return ""
         return repr(value) if isinstance(value, float) else str(value)
 
     cols = {str(c): (v.tolist() if hasattr(v, "tolist") else list(v)) for c, v in table.items()}
