@@ -367,12 +367,12 @@ def test_enrichment_map_nodes_edges_clusters(libraries, tmp_path):
     df = synthetic_results(libraries)
     svg = figure_to_svg(enrichment_map_figure(df, list_name="my list"))
     text = svg_texts(svg)
-    assert "cluster: representative (terms)" in text
+    assert "cluster: representative (nodes)" in text
     assert "kappa >= 0.35" in text
     assert "my list" in text
     clustered = cluster_terms(df)
     n_clusters = clustered["Cluster"].nunique()
-    legend_rows = re.findall(r"\b\d+: [^(]+\(\d+\)", text)
+    legend_rows = re.findall(r"\b\d+: [^(]+\(\d+( of \d+)?\)", text)
     assert len(legend_rows) == min(n_clusters, 10)
     assert plot_enrichment_map(clustered, tmp_path / "map.svg").read_text().count("<svg") == 1
     path = plot_enrichment(df, tmp_path / "map.png", kind="map", top=30, dpi=80)
@@ -380,5 +380,158 @@ def test_enrichment_map_nodes_edges_clusters(libraries, tmp_path):
     assert w > 500 and ink > 0.02 and colours > 10
     with pytest.raises(InputError, match="one list"):
         enrichment_map_figure(_batch(libraries))
-    with pytest.raises(InputError, match="at least 2 terms"):
+    with pytest.raises(InputError, match="needs two"):
         enrichment_map_figure(df.head(1))
+
+
+# ------------------------------------------------------- what a reader must be able to see
+
+
+def _data_axes(fig):
+    """Axes that hold dots (scatter collections), not the side key."""
+    return [ax for ax in fig.axes if any(c.get_offsets().size for c in ax.collections)]
+
+
+def _marker_of(collection) -> str:
+    from matplotlib.markers import MarkerStyle
+
+    for name in ("o", "s", "D", "^", "v", "P"):
+        style = MarkerStyle(name)
+        path = style.get_path().transformed(style.get_transform())
+        if np.allclose(collection.get_paths()[0].vertices, path.vertices):
+            return name
+    return "?"
+
+
+def test_dot_marker_shapes_equal_the_size_legend_and_evidence_is_on_the_edges(libraries):
+    fig = enrichment_figure(model_results(synthetic_results(libraries)), top=12)
+    fig.draw_without_rendering()
+    dots = [c for ax in _data_axes(fig) for c in ax.collections if c.get_offsets().size]
+    assert {_marker_of(c) for c in dots} == {"o"}
+    legend = next(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)
+    texts = [t.get_text() for t in legend.get_texts()]
+    sizes = texts.index("overlap (list + predicted genes)")
+    size_handles = legend.legend_handles[sizes + 1 : texts.index("evidence")]
+    assert size_handles and {h.get_marker() for h in size_handles} == {"o"}
+    # the evidence is told by the dots' edges: three edge styles among the dots
+    edges = {tuple(np.round(c.get_edgecolor()[0], 2)) for c in dots if c.get_sizes().min() > 20}
+    assert len(edges) == 2  # dark (list) and magenta (list+model, model)
+    assert any((c.get_facecolor()[:, :3] == 1).all() for c in dots)  # model-only centres
+
+
+def _outlier_results(libraries):
+    df = synthetic_results(libraries).copy()
+    df.loc[df.index[0], "Adjusted P-value"] = 1e-90
+    return df
+
+
+def test_x_range_comes_from_the_data_and_keeps_the_fdr_line_in_view(libraries):
+    df = _outlier_results(libraries)
+    for kind in ("dot", "bar"):
+        fig = enrichment_figure(df, kind=kind, top=10)
+        fig.draw_without_rendering()
+        (lo, hi) = fig.axes[0].get_xlim()
+        line = -np.log10(0.05)
+        assert hi < 20, f"{kind}: the axis runs to {hi:.0f}"  # was 97 before
+        assert lo <= line <= hi and (line - lo) / (hi - lo) > 0.02
+        labels = [t.get_text() for ax in fig.axes for t in ax.texts]
+        assert any(t.startswith("90 ") for t in labels)  # the outlier's value, at the edge
+    fig = enrichment_figure(synthetic_results(libraries), top=10)
+    xs = np.concatenate([c.get_offsets()[:, 0] for c in fig.axes[0].collections])
+    lo, hi = fig.axes[0].get_xlim()
+    assert lo <= xs.min() and xs.max() <= hi  # nothing drawn outside
+
+
+def test_colour_scale_is_not_set_by_one_extreme_value(libraries):
+    from gsea_plus.plot._base import color_scale
+
+    p = np.array([1e-90, 1e-6, 3e-6, 1e-5, 4e-5, 1e-4, 5e-4, 1e-3, 0.01, 0.03])
+    scale = color_scale(p, "p")
+    positions = np.asarray(scale.norm(p[1:]))
+    assert np.ptp(positions) > 0.9  # the bulk spans the colour map
+    assert scale.extend == "min" and "clipped" in scale.label
+    fig = enrichment_figure(_outlier_results(libraries), top=12)
+    colours = np.concatenate([c.get_facecolor() for c in fig.axes[0].collections])
+    _, counts = np.unique(np.round(colours[:, :3], 1), axis=0, return_counts=True)
+    assert counts.max() <= len(colours) / 2  # most dots are not one colour
+    assert "adjusted p-value (clipped)" in svg_texts(figure_to_svg(fig))
+
+
+def test_running_sum_legend_covers_no_curve(signature_and_result):
+    from gsea_plus.prerank import prerank
+
+    sig, _, _ = signature_and_result
+    sets = {f"Set {i}": [f"G{j}" for j in range(i * 5, 400, 13 + i)] for i in range(6)}
+    result = prerank(sig, library=sets, permutations=100, min_size=5)
+    fig = running_sum_figure(sig, result, terms=list(sets), gene_sets=sets)
+    fig.draw_without_rendering()
+    (legend,) = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    assert len(legend.get_texts()) == 6
+    box = legend.get_window_extent()
+    curves = next(ax for ax in fig.axes if ax.get_ylabel() == "running enrichment score")
+    assert not box.overlaps(curves.get_window_extent())
+    for line in curves.get_lines():
+        points = line.get_transform().transform(line.get_xydata())
+        inside = (
+            (points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+            & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1)
+        )  # fmt: skip
+        assert not inside.any()
+
+
+def test_enrichment_map_names_every_node_and_counts_the_nodes_drawn(libraries):
+    df = cluster_terms(synthetic_results(libraries))
+    fig = enrichment_map_figure(df, top=4)
+    (ax,) = [a for a in fig.axes if a.texts]
+    names = {t.get_text().replace("\n", " ") for t in ax.texts}
+    clustered = df[df["Cluster"].notna()].sort_values("Adjusted P-value", kind="stable").head(4)
+    assert len(names) == 4
+    assert not clustered["Representative"].all()  # non-representatives are named too
+    legend_text = svg_texts(figure_to_svg(fig))
+    counts = [int(m) for m in re.findall(r"\((\d+)(?: of \d+)?\)", legend_text)]
+    assert sum(counts) == 4  # the legend counts the nodes drawn, not the cluster members
+    drawn = clustered.groupby("Cluster").size()
+    members = clustered.groupby("Cluster")["Cluster Size"].first()
+    for c in drawn.index[drawn < members]:
+        assert f"({drawn[c]} of {members[c]})" in legend_text
+
+
+def test_figure_registry_offers_the_plot_kinds():
+    from gsea_plus.options import PLOT_KINDS
+    from gsea_plus.plot import FIGURES
+
+    assert tuple(name for name, f in FIGURES.items() if f.one_list) == PLOT_KINDS
+
+
+# ------------------------------------------------------------- up and down lists of groups
+
+
+def test_up_and_down_lists_of_a_group_are_drawn_side_by_side(libraries):
+    import gsea_plus
+    from gsea_plus.plot import direction_groups
+
+    assert direction_groups(["B:up", "B:down", "NK:up"]) == [
+        ("B", ["B:up", "B:down"]),
+        ("NK", ["NK:up"]),
+    ]
+    assert direction_groups(["B:up", "other"]) is None
+    lists = {
+        "T cells:up": [f"G{i}" for i in range(0, 10)],
+        "T cells:down": [f"G{i}" for i in range(20, 30)],
+        "B cells:up": [f"G{i}" for i in range(40, 55)],
+        "B cells:down": [f"G{i}" for i in range(0, 8)] + ["G21", "G22"],
+    }
+    res = gsea_plus.enrich_many(lists, library=libraries, background=200, offline=True)
+    fig = comparison_figure(res, top=3)
+    fig.draw_without_rendering()
+    bottom = _data_axes(fig)[-1]
+    ticks = [t.get_text() for t in bottom.get_xticklabels()]
+    assert [t.split(" ")[0] for t in ticks] == ["up", "down", "up", "down"]
+    xs = bottom.get_xticks()
+    assert xs[1] - xs[0] == 1 and xs[3] - xs[2] == 1 and xs[2] - xs[1] > 1
+    from matplotlib.axes._secondary_axes import SecondaryAxis
+
+    (top,) = [c for a in fig.axes for c in a.child_axes if isinstance(c, SecondaryAxis)]
+    assert [t.get_text() for t in top.get_xticklabels()] == ["T cells", "B cells"]
+    centres = top.get_xticks()
+    assert centres[0] == (xs[0] + xs[1]) / 2 and centres[1] == (xs[2] + xs[3]) / 2
