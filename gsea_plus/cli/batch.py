@@ -15,7 +15,7 @@ from gsea_plus.cli.params import BATCH, ENRICH, Format
 if TYPE_CHECKING:  # pragma: no cover
     from rich.progress import ProgressColumn
 
-_SHOWN_SUMMARY_ROWS = 20
+    from gsea_plus.api.batch import BatchRun
 
 
 def batch_cmd(
@@ -81,7 +81,8 @@ def batch_cmd(
             metavar="FILE",
             help="Draw the lists x terms dot plot (.png, .svg, .pdf): size = overlap / list "
             "size, colour = adjusted p; each list's top terms, as clusterProfiler's "
-            "compareCluster chooses them.",
+            "compareCluster chooses them. Lists named GROUP:up and GROUP:down are drawn by "
+            "group, up and down side by side.",
         ),
     ] = None,
     color_by: params.ColorBy = "p",
@@ -101,7 +102,7 @@ def batch_cmd(
     after list in input order, each sorted by p-value. Empty lists are reported and
     skipped. Results stream to the output, so memory stays bounded for any number of lists.
     """
-    from gsea_plus.api import iter_enrich_many
+    from gsea_plus.api.batch import write_many
     from gsea_plus.batch import BATCH_FORMATS
     from gsea_plus.errors import InputError
 
@@ -113,106 +114,20 @@ def batch_cmd(
         raise InputError(f"--format must be one of {', '.join(BATCH_FORMATS)} (or auto)")
     if output is None and chosen == "parquet" and sys.stdout.isatty():
         raise InputError("refusing to write parquet to a terminal; use -o FILE")
-    results = iter_enrich_many(source, list(library), options=options, batch=batch)
-    totals = _Totals()
-    kept = _Kept() if plot is not None or report is not None else None
     with _ProgressBar() as progress:
-        rows = _write(results, output, chosen, summary, totals, progress, figures, kept)
-    if kept is not None:
-        _figures(kept, figures, totals, options, source)
-    totals.print(rows=rows, output=output, summary=summary)
-
-
-#: Rows of each list kept in memory for the figures and the report.
-_KEEP_PER_LIST = 200
-
-
-class _Kept:
-    """The best rows of each list (for ``--plot`` and ``--report``), and the summaries."""
-
-    def __init__(self) -> None:
-        self.frames: list = []
-        self.summary: list[dict] = []
-
-    def add(self, frame, summary: list[dict]) -> None:
-        import numpy as np
-
-        lists = frame["List"].to_numpy()
-        change = np.r_[True, lists[1:] != lists[:-1]] if len(lists) else np.zeros(0, bool)
-        start = np.maximum.accumulate(np.where(change, np.arange(len(lists)), 0))
-        self.frames.append(frame[(np.arange(len(lists)) - start) < _KEEP_PER_LIST])
-        self.summary.extend(summary)
-
-    def frame(self):
-        import pandas as pd
-
-        return pd.concat(self.frames, ignore_index=True) if self.frames else None
-
-
-def _figures(kept: _Kept, figures, totals, options, source) -> None:
-    """``--plot`` (the comparison figure) and ``--report`` of a finished batch."""
-    frame = kept.frame()
-    if frame is None or frame.empty:
-        return
-    if figures.plot is not None:
-        from gsea_plus.plot import plot_comparison
-
-        plot_comparison(
-            frame,
-            figures.plot,
-            color_by=figures.color_by,
-            representatives=figures.representatives,
-        )
-    if figures.report is not None:
-        from gsea_plus.report import ReportContext, write_batch_report
-
-        context = ReportContext(
+        run = write_many(
+            source,
+            list(library),
+            options=options,
+            batch=batch,
+            figures=figures,
+            output=output,
+            fmt=chosen,
+            summary=summary,
             command_line=params.command_line(),
-            input=str(source),
-            input_size=totals.n_records,
-            correction=options.correction,
-            parameters=params.report_parameters(options),
+            progress=progress.advance,
         )
-        write_batch_report(
-            figures.report,
-            frame,
-            context,
-            summary=kept.summary,
-            color_by=figures.color_by,
-            representatives=figures.representatives,
-            cluster=figures.cluster_options,
-        )
-
-
-def _write(results, output, fmt, summary, totals, progress, figures, kept) -> int:
-    """Stream each chunk to the output (and the summary file); return the rows written."""
-    from gsea_plus.batch import ResultWriter
-
-    summary_writer = ResultWriter(summary, "tsv") if summary is not None else None
-    try:
-        with ResultWriter(output, fmt) as writer:
-            for result in results:
-                table = result.table
-                if figures.clustered or kept is not None:
-                    import pandas as pd
-
-                    frame = figures.cluster(pd.DataFrame(table))  # each list on its own
-                    if kept is not None:
-                        kept.add(frame, result.summary)
-                    frame = figures.shown(frame)
-                    table = {c: frame[c].to_numpy() for c in frame.columns}
-                writer.write(table)
-                totals.add(result.summary)
-                if summary_writer is not None and result.summary:
-                    summary_writer.write(_columns(result.summary))
-                progress.advance(result.n_lists)
-        if summary_writer is not None:
-            summary_writer.close()
-    except BaseException:
-        if summary_writer is not None:
-            summary_writer.abort()
-        raise
-    return writer.rows
+    _print(run, output=output, summary=summary)
 
 
 class _ProgressBar:
@@ -235,12 +150,6 @@ class _ProgressBar:
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
             self.progress.stop()
-
-
-def _columns(records: list[dict]) -> dict[str, list]:
-    from gsea_plus.batch import SUMMARY_COLUMNS
-
-    return {c: [r[c] for r in records] for c in SUMMARY_COLUMNS}
 
 
 def _progress():
@@ -273,84 +182,63 @@ def _rate_column() -> ProgressColumn:
     return RateColumn()
 
 
-class _Totals:
-    """Keeps the first summary rows and running totals (never all rows: batches are big)."""
+_WHAT = {"plot": "the comparison plot", "report": "the report", "summary": "the summary"}
 
-    def __init__(self) -> None:
-        self.rows: list[dict] = []
-        self.lists: set[str] = set()
-        self.n_records = 0
-        self.empty = 0
-        self.unrecognized_all = 0
-        self.significant_lists = 0
 
-    def add(self, records: list[dict]) -> None:
-        for r in records:
-            self.n_records += 1
-            if len(self.rows) < _SHOWN_SUMMARY_ROWS:
-                self.rows.append(r)
-            if r["Status"].startswith("empty"):
-                self.empty += 1
-            elif r["Recognized"] == 0:
-                self.unrecognized_all += 1
-            if r["Significant"] > 0:
-                self.significant_lists += 1
+def _print(run: BatchRun, *, output: Path | None, summary: Path | None) -> None:
+    """The per-list summary table (unless --summary took it), the totals, the files."""
+    from gsea_plus.output import show
 
-    def print(self, *, rows: int, output: Path | None, summary: Path | None) -> None:
-        from rich.table import Table
+    console = err_console()
+    if summary is None and run.summary:
+        console.print(_summary_table(run.summary, console.width))
+        if run.records > len(run.summary):
+            console.print(
+                f"[dim]... {run.records - len(run.summary)} more rows: "
+                "use --summary FILE for all of them[/dim]"
+            )
+    where = f" to {show(output)}" if output is not None else ""
+    extra = f"; {run.empty} empty lists skipped" if run.empty else ""
+    if run.unrecognized:
+        extra += f"; {run.unrecognized} list/library pairs with no gene recognized"
+    console.print(
+        f"[dim]{run.records} list/library pairs, {run.significant} with a term at "
+        f"adjusted p < 0.05; {run.rows} rows written{where}{extra}[/dim]"
+    )
+    for what, path in run.written:
+        if what in _WHAT:
+            console.print(f"[dim]wrote {_WHAT[what]} to {show(path)}[/dim]")
 
-        from gsea_plus.output import show
 
-        console = err_console()
-        if summary is None and self.rows:
-            multi = len({r["Library"] for r in self.rows}) > 1
-            table = Table(title="per-list summary", header_style="bold", pad_edge=False)
-            cols = [
-                "List",
-                *(["Library"] if multi else []),
-                "Recognized",
-                "Tested",
-                "Significant",
-                "Top term",
-            ]
-            from rich.markup import escape
+def _summary_table(rows: list[dict], width: int):
+    from rich.markup import escape
+    from rich.table import Table
 
-            from gsea_plus.output import printable
-            from gsea_plus.terminal import fit_term
+    from gsea_plus.output import printable
+    from gsea_plus.terminal import fit_term
 
-            width = console.width
-            term_w = max(16, min(48, width - 60))
-            for col in cols:
-                if col in ("List", "Library"):  # whole names: they wrap, never cut
-                    table.add_column(col, overflow="fold", max_width=32)
-                elif col == "Top term":
-                    table.add_column(col, width=term_w, no_wrap=True, overflow="ignore")
-                else:
-                    table.add_column(col, justify="right", no_wrap=True)
-            for r in self.rows:
-                if r["Status"] == "ok":
-                    top = escape(fit_term(r["Top Term"], term_w))
-                else:
-                    top = f"[dim]{escape(r['Status'])}[/dim]"
-                table.add_row(
-                    escape(printable(r["List"])),
-                    *([escape(printable(r["Library"]))] if multi else []),
-                    f"{r['Recognized']}/{r['Input Genes']}",
-                    str(r["Terms Tested"]),
-                    str(r["Significant"]),
-                    top,
-                )
-            console.print(table)
-            if self.n_records > len(self.rows):
-                console.print(
-                    f"[dim]... {self.n_records - len(self.rows)} more rows: "
-                    "use --summary FILE for all of them[/dim]"
-                )
-        where = f" to {show(output)}" if output is not None else ""
-        extra = f"; {self.empty} empty lists skipped" if self.empty else ""
-        if self.unrecognized_all:
-            extra += f"; {self.unrecognized_all} list/library pairs with no gene recognized"
-        console.print(
-            f"[dim]{self.n_records} list/library pairs, {self.significant_lists} with a term at "
-            f"adjusted p < 0.05; {rows} rows written{where}{extra}[/dim]"
+    multi = len({r["Library"] for r in rows}) > 1
+    table = Table(title="per-list summary", header_style="bold", pad_edge=False)
+    cols = ["List", *(["Library"] if multi else []), "Recognized", "Tested", "Significant"]
+    term_w = max(16, min(48, width - 60))
+    for col in cols + ["Top term"]:
+        if col in ("List", "Library"):  # whole names: they wrap, never cut
+            table.add_column(col, overflow="fold", max_width=32)
+        elif col == "Top term":
+            table.add_column(col, width=term_w, no_wrap=True, overflow="ignore")
+        else:
+            table.add_column(col, justify="right", no_wrap=True)
+    for r in rows:
+        if r["Status"] == "ok":
+            top = escape(fit_term(r["Top Term"], term_w))
+        else:
+            top = f"[dim]{escape(r['Status'])}[/dim]"
+        table.add_row(
+            escape(printable(r["List"])),
+            *([escape(printable(r["Library"]))] if multi else []),
+            f"{r['Recognized']}/{r['Input Genes']}",
+            str(r["Terms Tested"]),
+            str(r["Significant"]),
+            top,
         )
+    return table

@@ -71,6 +71,7 @@ def enrich_cmd(
     Predicted Overlap and Predicted Genes are added. Overlap and Genes stay the input's own.
     """
     from gsea_plus.api import enrich_table
+    from gsea_plus.api.figures import clustered_rows, enrich_outputs
 
     options = params.enrich_options(locals())
     genes = _genes_argument(genes, example=example)
@@ -79,46 +80,7 @@ def enrich_cmd(
     result, info = enrich_table(genes, list(library), options=options)
     if top is not None:  # --top given: each library's best rows in files and pipes too
         result = _top_per_library(result, top)
-    frame = None
-    if figures.needs_frame:
-        from gsea_plus.engine import to_frame
-
-        frame = figures.cluster(to_frame(result))
-        result = figures.shown(frame)
-    if plot is not None:
-        from gsea_plus.plot import plot_enrichment
-
-        plot_enrichment(
-            frame,
-            plot,
-            kind=plot_kind,
-            top=top or 20,
-            color_by=color_by,
-            list_name=_list_name(genes, example=example),
-            representatives=representatives,
-        )
-    if report is not None:
-        from gsea_plus.report import ReportContext, write_enrich_report
-
-        context = ReportContext.from_enrich_info(
-            info,
-            command_line=params.command_line(),
-            input=_list_name(genes, example=example),
-            correction=options.correction,
-            parameters=params.report_parameters(options),
-            model=params.report_model(info),
-        )
-        write_enrich_report(
-            report,
-            frame,
-            context,
-            list_name=_list_name(genes, example=example),
-            top=top or 20,
-            plot_kind=plot_kind if plot_kind != "map" else "dot",
-            color_by=color_by,
-            representatives=representatives,
-            cluster=figures.cluster_options,
-        )
+    clustered, result = clustered_rows(result, figures)
 
     def table():
         from rich.console import Group
@@ -137,6 +99,26 @@ def enrich_cmd(
         )
 
     emit(result, fmt=fmt, output=output, summary=_summary(info), table=table)
+    written = enrich_outputs(
+        clustered,
+        info,
+        figures,
+        options=options,
+        top=top,
+        list_name=_list_name(genes, example=example),
+        command_line=params.command_line(),
+    )
+    _wrote(written)
+
+
+def _wrote(written) -> None:
+    """A "wrote" line on stderr for each figure and report file, as -o gets one."""
+    from gsea_plus.cli.common import err_console
+    from gsea_plus.output import show
+
+    what = {"plot": "the plot", "report": "the report"}
+    for kind, path in written:
+        err_console().print(f"[dim]wrote {what[kind]} to {show(path)}[/dim]")
 
 
 def _list_name(genes: str, *, example: bool) -> str:

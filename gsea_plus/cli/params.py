@@ -2,9 +2,10 @@
 
 Each alias is an ``Annotated`` type: a command writes ``background: params.Background =
 None`` and gets the same flag, help text and metavar as every other command. Parameters
-are named after the fields of :class:`~gsea_plus.options.EnrichOptions` and
-:class:`~gsea_plus.options.BatchOptions`, so :func:`enrich_options` and
-:func:`batch_options` build the options objects from a command's arguments; the options
+are named after the fields of :class:`~gsea_plus.options.EnrichOptions`,
+:class:`~gsea_plus.options.BatchOptions` and :class:`~gsea_plus.options.FigureOptions`, so
+:func:`enrich_options`, :func:`batch_options` and :func:`figure_options` build the options
+objects from a command's arguments; the options
 classes own the defaults (:data:`ENRICH`, :data:`BATCH`), the environment fallbacks and
 the checks. Choices come from the tuples in :mod:`gsea_plus.options`.
 """
@@ -31,6 +32,7 @@ from gsea_plus.options import (
     SPECIES,
     BatchOptions,
     EnrichOptions,
+    FigureOptions,
 )
 
 #: Default of every :class:`EnrichOptions` / :class:`BatchOptions` field, for signatures.
@@ -366,83 +368,9 @@ def offline(flag: bool) -> bool | None:
     return True if flag else None
 
 
-@dataclasses.dataclass
-class FigureOptions:
-    """The plot, report and clustering flags of a command, checked together."""
-
-    plot: Path | None = None
-    plot_kind: str = "dot"
-    color_by: str = "p"
-    report: Path | None = None
-    cluster_terms: bool = False
-    cluster_method: str = "kappa"
-    cluster_threshold: float | None = None
-    representatives: bool = False
-
-    @property
-    def clustered(self) -> bool:
-        """Whether terms are clustered (``--cluster``, ``--representatives`` or a map)."""
-        return self.cluster_terms or self.representatives or self.plot_kind == "map"
-
-    @property
-    def needs_frame(self) -> bool:
-        """Whether a DataFrame of the results is needed (figures, report, clusters)."""
-        return self.clustered or self.plot is not None or self.report is not None
-
-    @property
-    def cluster_options(self) -> dict[str, Any] | None:
-        """The clustering options for the report's captions and methods, or None."""
-        if not self.clustered:
-            return None
-        return {"method": self.cluster_method, "threshold": self.cluster_threshold}
-
-    def cluster(self, frame: Any) -> Any:
-        """The results with Cluster/Representative columns when asked for."""
-        if not self.clustered:
-            return frame
-        from gsea_plus.cluster import cluster_terms
-
-        return cluster_terms(frame, method=self.cluster_method, threshold=self.cluster_threshold)
-
-    def shown(self, frame: Any) -> Any:
-        """The rows a table or file shows: the representatives only, or every row."""
-        if not self.representatives:
-            return frame
-        from gsea_plus.cluster import representatives
-
-        return representatives(frame)
-
-
 def figure_options(arguments: dict[str, Any]) -> FigureOptions:
-    """:class:`FigureOptions` from a command's arguments, checked before any work."""
-    from gsea_plus.errors import InputError
-
-    figures = FigureOptions(
-        plot=arguments.get("plot"),
-        plot_kind=arguments.get("plot_kind", "dot"),
-        color_by=arguments.get("color_by", "p"),
-        report=arguments.get("report"),
-        cluster_terms=bool(arguments.get("cluster", False)),
-        cluster_method=arguments.get("cluster_method", "kappa"),
-        cluster_threshold=arguments.get("cluster_threshold"),
-        representatives=bool(arguments.get("representatives", False)),
-    )
-    for name, value, allowed in (
-        ("--plot-kind", figures.plot_kind, PLOT_KINDS),
-        ("--color-by", figures.color_by, COLOR_BY),
-        ("--cluster-method", figures.cluster_method, CLUSTER_METHODS),
-    ):
-        if value not in allowed:
-            raise InputError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-    if figures.plot is not None:
-        from gsea_plus.plot import check_plot_path
-
-        check_plot_path(figures.plot)
-    if figures.report is not None:
-        from gsea_plus.report import check_report_path
-
-        check_report_path(figures.report)
-    return figures
+    """The :class:`FigureOptions` of a command's arguments, checked before any work."""
+    return _build(FigureOptions, arguments)
 
 
 def check_output(fmt: Format, output: Path | None) -> None:
@@ -462,30 +390,3 @@ def command_line() -> str:
     import sys
 
     return shlex.join(["gsea-plus", *sys.argv[1:]])
-
-
-def report_parameters(options: EnrichOptions) -> dict[str, Any]:
-    """The options a report lists (those that differ from the defaults, and the key ones)."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(options):
-        if not f.init or f.name in ("offline", "model"):
-            continue
-        value = getattr(options, f.name)
-        if value != f.default or f.name in ("correction", "min_size"):
-            out[f.name] = value if not isinstance(value, (set, frozenset)) else len(value)
-    return out
-
-
-def report_model(info: Any) -> dict[str, Any] | None:
-    """The model part of a report's context, from ``EnrichInfo.per_library``."""
-    for lib in getattr(info, "per_library", []):
-        if lib.get("model_test"):
-            return {
-                "name": lib.get("model_name", ""),
-                "source": lib.get("model_source", ""),
-                "fingerprint": lib.get("model_fingerprint", ""),
-                "test": lib.get("model_test", ""),
-                "method": lib.get("method", ""),
-                "null": lib.get("model_null", ""),
-            }
-    return None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gsea_plus.errors import InputError, require
+from gsea_plus.errors import InputError, MissingExtraError
 from gsea_plus.options import PLOT_SUFFIXES, check_figure_path
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,7 +73,12 @@ def plot_format(path: str | Path) -> str:
 
 def new_figure(width: float, height: float) -> Figure:
     """A figure with its own Agg canvas (a renderer for measuring text; no pyplot)."""
-    require("matplotlib", "plot", "plotting")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:  # a broken install: matplotlib is a dependency
+        raise MissingExtraError(
+            "plotting needs matplotlib, a dependency of gsea-plus: pip install matplotlib"
+        ) from exc
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -24,7 +24,7 @@ from gsea_plus.errors import InputError
 from gsea_plus.genes import GeneList, read_gene_list
 from gsea_plus.idmap import IdMap, load_idmap
 from gsea_plus.library import load_library
-from gsea_plus.options import BatchOptions, EnrichOptions, with_options
+from gsea_plus.options import BatchOptions, EnrichOptions, FigureOptions, with_options
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,9 @@ def enrich_table(
                 "recognized": int(len(match.columns)),
                 "list_size": int(match.size),
                 "background": prepared.describe(),
+                "background_size": int(prepared.background_size),
+                "background_kind": prepared.kind,
+                "source": str(prepared.library.meta.get("source", "")),
                 "terms_tested": int(result.tested[0]),
                 "method": evidence.method,
                 "sha256": str(prepared.library.meta.get("sha256", "")),
@@ -300,9 +303,17 @@ def iter_enrich_many(
         raise InputError(f"no gene of any list is in {libs}{known}")
 
 
-@with_options(options=EnrichOptions, batch=BatchOptions)
+@with_options(options=EnrichOptions, batch=BatchOptions, figures=FigureOptions)
 def enrich_many(
-    lists: Any, library: Any = "KEGG", *, options: EnrichOptions, batch: BatchOptions
+    lists: Any,
+    library: Any = "KEGG",
+    *,
+    output: str | os.PathLike[str] | None = None,
+    format: str | None = None,
+    summary: str | os.PathLike[str] | None = None,
+    options: EnrichOptions,
+    batch: BatchOptions,
+    figures: FigureOptions,
 ) -> Any:
     """Over-representation analysis of many gene lists at once.
 
@@ -319,15 +330,30 @@ def enrich_many(
         anything :func:`gsea_plus.enrich` takes (symbols, a file path, a GeneList).
     library
         One library spec or a list of them, as in :func:`gsea_plus.enrich`.
-    options, batch
-        An :class:`~gsea_plus.options.EnrichOptions` and a
-        :class:`~gsea_plus.options.BatchOptions`; the keywords below override their fields.
+    output
+        Stream the results to this file (``"-"``: standard output) instead of returning
+        them: memory stays bounded for any number of lists, and a failed run leaves no
+        file behind.
+    format
+        The ``output``'s format: ``tsv``, ``csv``, ``jsonl`` or ``parquet`` (default: from
+        its suffix, else ``tsv``).
+    summary
+        Write the per-list summary here (TSV: recognized genes, terms tested, significant
+        terms, top term per list and library).
+    options, batch, figures
+        An :class:`~gsea_plus.options.EnrichOptions`, a
+        :class:`~gsea_plus.options.BatchOptions` and a
+        :class:`~gsea_plus.options.FigureOptions` (``cluster``, ``plot``: the lists side
+        by side, ``report``: the HTML report); the keywords below override their fields.
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or BatchRun
         ``List`` then the :func:`gsea_plus.enrich` columns, list by list in input order,
-        each sorted by p-value. Empty lists are skipped with a warning.
+        each sorted by p-value (with ``cluster``, the cluster columns; with
+        ``representatives``, only their rows). Empty lists are skipped with a warning.
+        With ``output`` or ``summary``: a :class:`~gsea_plus.api.batch.BatchRun` (rows
+        written, counts, the files written) instead.
 
     Raises
     ------
@@ -335,6 +361,23 @@ def enrich_many(
         Duplicate list names (all named), a malformed line (file and line), no list, or
         no gene of any list in the libraries.
     """
+    if output is not None or summary is not None or figures.wanted:
+        from gsea_plus.api import batch as batch_api
+
+        if output is None and summary is None:
+            return batch_api.collect_many(
+                lists, library, options=options, batch=batch, figures=figures
+            )
+        return batch_api.write_many(
+            lists,
+            library,
+            options=options,
+            batch=batch,
+            figures=figures,
+            output=output,
+            fmt=format or batch_api.format_of(output),
+            summary=summary,
+        )
     import pandas as pd
 
     parts: dict[str, list] = {}
