@@ -455,8 +455,10 @@ def check_figure_path(flag: str, path: Any, suffixes: tuple[str, ...]) -> None:
 
     check_output(path)
     if output_kind(path) == "file" and Path(path).suffix.lower() not in suffixes:
-        names = ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else ""
-        raise InputError(f"{flag}: use a {names or suffixes[0]} file name, not {Path(path).name!r}")
+        # the usual names (.htm is accepted, .html is what to write)
+        usual = [s for s in suffixes if s != ".htm"]
+        names = ", ".join(usual[:-1]) + " or " + usual[-1] if len(usual) > 1 else usual[0]
+        raise InputError(f"{flag}: use a {names} file name, not {Path(path).name!r}")
 
 
 @dataclass(frozen=True, kw_only=True)

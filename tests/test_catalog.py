@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -122,6 +123,13 @@ def test_wheel_carries_the_catalog(tmp_path):
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "gsea-plus = gsea_plus.cli:main" in zf.read(entry_points).decode()
         assert not [n for n in names if n.startswith("tests/") or "/__pycache__/" in n]
+        # the report's HTML, CSS and script templates are package data
+        templates = REPO / "gsea_plus" / "report" / "templates"
+        for path in sorted(templates.iterdir()):
+            rel = path.relative_to(REPO).as_posix()
+            assert zf.read(rel) == path.read_bytes(), rel
+        metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        assert re.search(r"^Requires-Dist: matplotlib>=[\d.]+$", metadata, re.M)  # not an extra
         # the package data: bundled libraries, ID map, example list, manifest
         data = REPO / "gsea_plus" / "data"
         shipped = sorted(
