@@ -362,22 +362,9 @@ def enrich_many(
         no gene of any list in the libraries.
     """
     if output is not None or summary is not None or figures.wanted:
-        from gsea_plus.api import batch as batch_api
+        from gsea_plus.api.batch import many
 
-        if output is None and summary is None:
-            return batch_api.collect_many(
-                lists, library, options=options, batch=batch, figures=figures
-            )
-        return batch_api.write_many(
-            lists,
-            library,
-            options=options,
-            batch=batch,
-            figures=figures,
-            output=output,
-            fmt=format or batch_api.format_of(output),
-            summary=summary,
-        )
+        return many(lists, library, options, batch, figures, output, format, summary)
     import pandas as pd
 
     parts: dict[str, list] = {}

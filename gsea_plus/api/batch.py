@@ -278,6 +278,22 @@ def collect_many(
     return to_frame(ResultTable.concat(parts))
 
 
+def many(lists, library, options, batch, figures, output, fmt, summary) -> Any:
+    """:func:`gsea_plus.enrich_many` with a file (:func:`write_many`) or figures in memory."""
+    if output is None and summary is None:
+        return collect_many(lists, library, options=options, batch=batch, figures=figures)
+    return write_many(
+        lists,
+        library,
+        options=options,
+        batch=batch,
+        figures=figures,
+        output=output,
+        fmt=fmt or format_of(output),
+        summary=summary,
+    )
+
+
 def format_of(output: Any) -> str:
     """A batch output's format from its suffix (``.csv``, ``.jsonl``, ``.parquet``...), else TSV."""
     from gsea_plus.batch import BATCH_FORMATS
@@ -372,7 +388,7 @@ def _context(kept: _Kept, run: BatchRun, options, loaded, lists, command_line):
     from gsea_plus.api.figures import report_parameters
     from gsea_plus.report import ReportContext
 
-    libraries = []
+    libraries: list[Mapping[str, Any]] = []
     for lib in loaded:
         facts = kept.libraries.get(lib.name, {})
         libraries.append(

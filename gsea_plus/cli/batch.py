@@ -29,25 +29,8 @@ def batch_cmd(
         ),
     ],
     library: params.Library = ["KEGG"],  # noqa: B006 (typer copies list defaults)
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write the results here (atomically: nothing is left if the run fails). "
-            "Default: stdout.",
-        ),
-    ] = None,
-    fmt: Annotated[
-        Format,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="FORMAT",
-            help="tsv, csv, jsonl or parquet. auto: from the -o suffix, else tsv.",
-        ),
-    ] = Format.auto,
+    output: params.BatchOutput = None,
+    fmt: params.BatchFormat = Format.auto,
     top: params.BatchTop = BATCH["top"],
     engine: params.Engine = BATCH["engine"],
     scheduler: params.Scheduler = BATCH["scheduler"],
@@ -62,29 +45,10 @@ def batch_cmd(
     test: params.ModelTest = ENRICH["test"],
     compare: params.Compare = ENRICH["compare"],
     model: params.Model = ENRICH["model"],
-    summary: Annotated[
-        Path | None,
-        typer.Option(
-            "--summary",
-            metavar="FILE",
-            help="Write the per-list summary (recognized genes, terms tested, significant "
-            "terms at adjusted p < 0.05, top term) as TSV here; otherwise its first rows go "
-            "to stderr.",
-        ),
-    ] = None,
+    summary: params.Summary = None,
     input_format: params.InputFormat = BATCH["input_format"],
     chunk_size: params.ChunkSize = BATCH["chunk_size"],
-    plot: Annotated[
-        Path | None,
-        typer.Option(
-            "--plot",
-            metavar="FILE",
-            help="Draw the lists x terms dot plot (.png, .svg, .pdf): size = overlap / list "
-            "size, colour = adjusted p; each list's top terms, as clusterProfiler's "
-            "compareCluster chooses them. Lists named GROUP:up and GROUP:down are drawn by "
-            "group, up and down side by side.",
-        ),
-    ] = None,
+    plot: params.BatchPlot = None,
     color_by: params.ColorBy = "p",
     report: params.Report = None,
     cluster: params.Cluster = False,

@@ -290,6 +290,46 @@ Representatives = Annotated[
 
 # ------------------------------------------------------------------------- batch
 
+BatchOutput = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the results here (atomically: nothing is left if the run fails). "
+        "Default: stdout.",
+    ),
+]
+BatchFormat = Annotated[
+    Format,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="tsv, csv, jsonl or parquet. auto: from the -o suffix, else tsv.",
+    ),
+]
+Summary = Annotated[
+    Path | None,
+    typer.Option(
+        "--summary",
+        metavar="FILE",
+        help="Write the per-list summary (recognized genes, terms tested, significant "
+        "terms at adjusted p < 0.05, top term) as TSV here; otherwise its first rows go "
+        "to stderr.",
+    ),
+]
+BatchPlot = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        metavar="FILE",
+        help="Draw the lists x terms dot plot (.png, .svg, .pdf): size = overlap / list "
+        "size, colour = adjusted p; each list's top terms, as clusterProfiler's "
+        "compareCluster chooses them. Lists named GROUP:up and GROUP:down are drawn by "
+        "group, up and down side by side.",
+    ),
+]
 BatchTop = Annotated[
     int | None,
     typer.Option("--top", "-n", metavar="N", min=1, help="Keep each list's N best terms."),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 MARKER = "o"
 #: Evidence of a model-based row, drawn on the dot's edge (shape and size stay the data's);
 #: a term the model alone found also gets a white centre (:data:`MODEL_ONLY_CENTRE`).
-EVIDENCE_EDGES = {
+EVIDENCE_EDGES: dict[str, dict[str, Any]] = {
     "list": {"edgecolors": "#222222", "linewidths": 0.5},
     "list+model": {"edgecolors": "#a3208f", "linewidths": 1.6},
     "model": {"edgecolors": "#a3208f", "linewidths": 1.6},
@@ -223,7 +223,7 @@ def default_title(libraries, list_name: str | None, what: str, model: str) -> st
     return f"{head}\n{sub}"
 
 
-def finish_axes(ax: Axes, *, grid: str = "x") -> None:
+def finish_axes(ax: Axes, *, grid: Literal["both", "x", "y"] = "x") -> None:
     """The look every panel shares: light grid behind the data, no top/right spines."""
     ax.grid(axis=grid, color="#e6e6e6", lw=0.6, zorder=0)
     ax.set_axisbelow(True)
@@ -484,3 +484,35 @@ def threshold_handle(threshold: float) -> tuple[list, list[str]]:
     from matplotlib.lines import Line2D
 
     return [Line2D([], [], color=LINE, ls="--", lw=0.9)], [f"adjusted p = {threshold:g}"]
+
+
+def panels(
+    width: float, height: float, ratios: list[float], *, side: float, titles: list[str]
+) -> tuple[Figure, list[Axes], Axes]:
+    """A figure of stacked panels sharing x (one per library) and a side axes for the key.
+
+    Panels are titled (when there are several) and only the last shows x tick labels.
+    """
+    fig = new_figure(width, height)
+    outer = fig.add_gridspec(1, 2, width_ratios=[width - side, side])
+    grid = outer[0, 0].subgridspec(len(ratios), 1, height_ratios=ratios)
+    axes: list[Axes] = []
+    for i, name in enumerate(titles):
+        ax = fig.add_subplot(grid[i, 0], sharex=axes[0] if axes else None)
+        axes.append(ax)
+        if len(titles) > 1:
+            ax.set_title(text(name), loc="left", fontsize=9, fontweight="bold")
+        if i < len(titles) - 1:
+            ax.tick_params(axis="x", labelbottom=False)
+    return fig, axes, fig.add_subplot(outer[0, 1])
+
+
+def head_and_caption(fig: Figure, head: str, caption: str = "", *, width: float = 0) -> None:
+    """The figure's title (top left) and its caption (bottom left, wrapped to the width)."""
+    fig.suptitle(text(head), fontsize=10, x=0.02, ha="left")
+    if caption:
+        import textwrap
+
+        chars = int((width or fig.get_figwidth()) * 16)  # 7-pt text: ~16 characters an inch
+        wrapped = "\n".join(textwrap.wrap(caption, chars, break_long_words=False))
+        fig.supxlabel(text(wrapped), fontsize=7, color="#444444", x=0.02, ha="left")

@@ -25,9 +25,10 @@ from gsea_plus.plot._base import (
     evidence_handles,
     evidence_of,
     finish_axes,
+    head_and_caption,
     method_of,
-    new_figure,
     p_column,
+    panels,
     save_figure,
     scatter_by_evidence,
     size_handles,
@@ -255,22 +256,13 @@ def comparison_figure(
     width = min(30.0, 2.6 + side + 0.062 * longest + 0.42 * (hi - lo))
     height = 2.3 + 0.26 * len(c.chosen) + 0.35 * len(c.libraries) + label_room
     height += 0.3 if c.columns.groups else 0.0
-    fig = new_figure(width, height)
-    outer = fig.add_gridspec(1, 2, width_ratios=[width - side, side])
-    grid = outer[0, 0].subgridspec(
-        len(c.libraries), 1, height_ratios=[len(c.by_lib[lb]) + 0.8 for lb in c.libraries]
-    )
-    axes: list[Axes] = []
-    for gi, lib in enumerate(c.libraries):
-        ax = fig.add_subplot(grid[gi, 0], sharex=axes[0] if axes else None)
-        axes.append(ax)
+    fig, axes, key = panels(
+        width, height, [len(c.by_lib[lb]) + 0.8 for lb in c.libraries], side=side,
+        titles=c.libraries,
+    )  # fmt: skip
+    for ax, lib in zip(axes, c.libraries, strict=True):
         _panel(ax, c, lib, max_label)
-        if len(c.libraries) > 1:
-            ax.set_title(text(lib), loc="left", fontsize=9, fontweight="bold")
-        if gi < len(c.libraries) - 1:
-            ax.tick_params(axis="x", labelbottom=False)
     _list_axis(axes, c.columns)
-    key = fig.add_subplot(outer[0, 1])
     draw_key(key, height, c.colors, color_by, _key_entries(c), spacing=1.1)
     what = (
         f"top {top} terms of each list"
@@ -281,14 +273,10 @@ def comparison_figure(
     head = title if title is not None else default_title(
         c.libraries, f"{n} lists" if not c.columns.groups else n, what, method_of(results)
     )  # fmt: skip
-    fig.suptitle(text(head), fontsize=10, x=0.02, ha="left")
     empty = [name for name in c.lists if name not in set(c.sig["List"].astype(str))]
-    if empty:
-        shown = ", ".join(empty[:8]) + (f" (+{len(empty) - 8})" if len(empty) > 8 else "")
-        fig.supxlabel(
-            text(f"No term at adjusted p <= {threshold:g}: {shown}"),
-            fontsize=7, color="#444444", x=0.02, ha="left",
-        )  # fmt: skip
+    shown = ", ".join(empty[:8]) + (f" (+{len(empty) - 8})" if len(empty) > 8 else "")
+    caption = f"No term at adjusted p <= {threshold:g}: {shown}" if empty else ""
+    head_and_caption(fig, head, caption, width=width)
     return fig
 
 

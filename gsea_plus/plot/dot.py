@@ -20,12 +20,13 @@ from gsea_plus.plot._base import (
     evidence_handles,
     evidence_of,
     finish_axes,
+    head_and_caption,
     library_groups,
     method_of,
     neglog10,
-    new_figure,
     overlap_counts,
     p_column,
+    panels,
     save_figure,
     scatter_by_evidence,
     size_handles,
@@ -140,37 +141,27 @@ def enrichment_figure(
         threshold=threshold,
         representatives=representatives,
     )
-    n_rows = sum(len(g) for _, g in s.groups)
     longest = max(len(lab) for _, g in s.groups for lab in shorten_terms(g["Term"], max_label))
     side = 1.8
     width = min(15.0, 3.4 + side + 0.062 * longest)
-    height = 1.9 + 0.27 * n_rows + 0.35 * len(s.groups) + (0.35 if s.evidence is not None else 0)
-    fig = new_figure(width, height)
-    outer = fig.add_gridspec(1, 2, width_ratios=[width - side, side])
-    grid = outer[0, 0].subgridspec(
-        len(s.groups), 1, height_ratios=[len(g) + 0.6 for _, g in s.groups]
-    )
-    axes: list[Axes] = []
-    offset = 0
+    height = 1.9 + 0.27 * len(s.frame) + 0.35 * len(s.groups) + 0.35 * (s.evidence is not None)
+    fig, axes, key = panels(
+        width, height, [len(g) + 0.6 for _, g in s.groups], side=side,
+        titles=[lib for lib, _ in s.groups],
+    )  # fmt: skip
     area, size_ticks = size_scale(s.counts)
-    for i, (lib, g) in enumerate(s.groups):
-        ax = fig.add_subplot(grid[i, 0], sharex=axes[0] if axes else None)
-        axes.append(ax)
-        rows = slice(offset, offset + len(g))
-        _panel(ax, s, g, rows, kind=kind, area=area, threshold=threshold)
+    offset = 0
+    for ax, (_, g) in zip(axes, s.groups, strict=True):
+        _panel(ax, s, g, slice(offset, offset + len(g)), kind=kind, area=area, threshold=threshold)
         labels = _with_cluster_note(
             g, shorten_terms(g["Term"], max_label), representatives=representatives
         )
         ax.set_yticks(np.arange(len(g))[::-1], [text(lab) for lab in labels], fontsize=8)
-        if len(s.groups) > 1:
-            ax.set_title(text(lib), loc="left", fontsize=9, fontweight="bold")
-        if i < len(s.groups) - 1:
-            ax.tick_params(axis="x", labelbottom=False)
         offset += len(g)
     axes[0].set_xlim(s.limits[0], s.limits[1])
     axes[-1].set_xlabel("-log10 adjusted p-value")
     entries = _legend_entries(kind, area, size_ticks, s, threshold, color_by)
-    draw_key(fig.add_subplot(outer[0, 1]), height, s.colors, color_by, entries, spacing=1.1)
+    draw_key(key, height, s.colors, color_by, entries, spacing=1.1)
     what = (
         f"representatives of the top {top} clusters by adjusted p"
         if representatives
@@ -178,13 +169,7 @@ def enrichment_figure(
     )
     libraries = [lib for lib, _ in s.groups]
     head = title if title is not None else default_title(libraries, list_name, what, method_of(df))
-    fig.suptitle(text(head), fontsize=10, x=0.02, ha="left")
-    caption = _caption(s.evidence, kind)
-    if caption:
-        from gsea_plus.plot.layout import wrap
-
-        chars = int(width * 16)  # 7-pt text: about 16 characters an inch
-        fig.supxlabel(wrap(caption, chars), fontsize=7, color="#444444", x=0.02, ha="left")
+    head_and_caption(fig, head, _caption(s.evidence, kind), width=width)
     return fig
 
 

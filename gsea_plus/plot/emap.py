@@ -16,6 +16,7 @@ from gsea_plus.plot._base import (
     default_title,
     evidence_handles,
     evidence_of,
+    head_and_caption,
     new_figure,
     overlap_counts,
     p_column,
@@ -53,6 +54,11 @@ class _Map:
     @property
     def n(self) -> int:
         return len(self.data)
+
+    def colors(self) -> dict[int, str]:
+        """A colour for each of the first clusters (the rest are drawn grey)."""
+        colored = list(dict.fromkeys(sorted(self.cluster.tolist())))[: len(CLUSTER_COLORS)]
+        return {c: CLUSTER_COLORS[i] for i, c in enumerate(colored)}
 
 
 def _map_data(df, *, top, method, threshold, p_cutoff, gene_sets, seed) -> _Map:
@@ -162,8 +168,7 @@ def enrichment_map_figure(
         gene_sets=gene_sets,
         seed=seed,
     )
-    colored = list(dict.fromkeys(sorted(m.cluster.tolist())))[: len(CLUSTER_COLORS)]
-    color_of = {c: CLUSTER_COLORS[i] for i, c in enumerate(colored)}
+    color_of = m.colors()
     area, size_ticks = size_scale(m.counts)
     fig = new_figure(10.0, 7.4)
     grid = fig.add_gridspec(1, 2, width_ratios=[7.0, 3.0])
@@ -175,17 +180,16 @@ def enrichment_map_figure(
     ax.set_ylim(-0.1, 1.1)
     ax.axis("off")
     _labels(fig, ax, m, np.sqrt(area(m.counts) * 1.3) / 2, label=label, max_label=max_label)
-    _key(fig.add_subplot(grid[0, 1]), m, colored, color_of, area, size_ticks)
+    _key(fig.add_subplot(grid[0, 1]), m, color_of, area, size_ticks)
     libs = sorted({str(x) for x in m.data.get("Library", [])})
     what = f"enrichment map of the top {m.n} terms"
     head = title if title is not None else default_title(libs, list_name, what, "")
-    fig.suptitle(text(head), fontsize=10, x=0.02, ha="left")
     caption = (
         f"Edges: {method} >= {m.threshold:g}. "
         + describe_rule(method, m.threshold, p_cutoff=p_cutoff, full_sets=gene_sets is not None)
         + (" Evidence: gene set model." if m.evidence is not None else "")
     )
-    fig.supxlabel(text(wrap(caption, 150)), fontsize=7, color="#444444", x=0.02, ha="left")
+    head_and_caption(fig, head, caption, width=9.4)
     return fig
 
 
@@ -223,10 +227,11 @@ def _labels(fig, ax: Axes, m: _Map, radii: np.ndarray, *, label: str, max_label:
     place_labels(fig, ax, m.pos, radii, texts)
 
 
-def _key(key: Axes, m: _Map, colored, color_of, area, size_ticks) -> None:
+def _key(key: Axes, m: _Map, color_of: dict[int, str], area, size_ticks) -> None:
     """The side legend: clusters (nodes drawn of their terms), sizes, evidence."""
     from matplotlib.lines import Line2D
 
+    colored = list(color_of)
     key.axis("off")
     clusters = m.data["Cluster"].astype(int)
     sizes = dict(zip(clusters, m.data["Cluster Size"].astype(int), strict=True))

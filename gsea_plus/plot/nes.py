@@ -13,8 +13,9 @@ from gsea_plus.plot._base import (
     default_title,
     draw_key,
     finish_axes,
+    head_and_caption,
     library_groups,
-    new_figure,
+    panels,
     text,
 )
 from gsea_plus.terms import LABEL_CHARS, shorten_terms
@@ -70,16 +71,14 @@ def nes_figure(
     side = 1.7
     width = min(15.0, 3.6 + side + 0.062 * longest)
     height = 1.9 + 0.27 * len(shown) + 0.35 * len(groups)
-    fig = new_figure(width, height)
-    outer = fig.add_gridspec(1, 2, width_ratios=[width - side, side])
-    grid = outer[0, 0].subgridspec(len(groups), 1, height_ratios=[len(g) + 0.6 for _, g in groups])
+    fig, axes, key = panels(
+        width, height, [len(g) + 0.6 for _, g in groups], side=side,
+        titles=[lib for lib, _ in groups],
+    )  # fmt: skip
     nes_all = np.asarray(shown["NES"], dtype=float)
     lim = max(float(np.nanmax(np.abs(nes_all))), 1.0) * 1.08
-    axes = []
     offset = 0
-    for i, (lib, g) in enumerate(groups):
-        ax = fig.add_subplot(grid[i, 0], sharex=axes[0] if axes else None)
-        axes.append(ax)
+    for ax, (_, g) in zip(axes, groups, strict=True):
         rows = slice(offset, offset + len(g))
         y = np.arange(len(g))
         colors = scale.colors(scale.values[rows])
@@ -89,10 +88,6 @@ def nes_figure(
         ax.set_yticks(y, [text(lab) for lab in shorten_terms(g["Term"], max_label)], fontsize=8)
         ax.set_ylim(-0.7, len(g) - 0.3)
         finish_axes(ax)
-        if len(groups) > 1:
-            ax.set_title(text(lib), loc="left", fontsize=9, fontweight="bold")
-        if i < len(groups) - 1:
-            ax.tick_params(axis="x", labelbottom=False)
         offset += len(g)
     axes[0].set_xlim(-lim, lim)
     axes[-1].set_xlabel("normalized enrichment score (NES)")
@@ -100,10 +95,10 @@ def nes_figure(
         [Patch(facecolor="#555555"), Patch(facecolor="#555555", alpha=0.35)],
         [f"FDR <= {threshold:g}", f"FDR > {threshold:g}"],
     )
-    draw_key(fig.add_subplot(outer[0, 1]), height, scale, "p", entries)
+    draw_key(key, height, scale, "p", entries)
     libraries = [lib for lib, _ in groups]
     head = title
     if head is None:
         head = default_title(libraries, signature_name, f"top {top} terms by FDR", "")
-    fig.suptitle(text(head), fontsize=10, x=0.02, ha="left")
+    head_and_caption(fig, head)
     return fig

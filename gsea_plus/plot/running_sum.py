@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gsea_plus.errors import InputError
-from gsea_plus.plot._base import CLUSTER_COLORS, new_figure, save_figure, text
+from gsea_plus.plot._base import (
+    CLUSTER_COLORS,
+    head_and_caption,
+    new_figure,
+    save_figure,
+    text,
+)
 from gsea_plus.terms import shorten_terms
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,14 +150,7 @@ def running_sum_figure(
     rows = _resolve_terms(result.reset_index(drop=True), terms)
     members = _term_members(rows, gene_sets, library, offline)
     k = len(rows)
-    fig = new_figure(7.6, 4.3 + 0.38 * k)
-    grid = fig.add_gridspec(
-        4, 1, height_ratios=[0.2 + 0.19 * k, 3.0, 0.28 * k + 0.2, 1.2], hspace=0.02
-    )
-    ax_key = fig.add_subplot(grid[0])
-    ax = fig.add_subplot(grid[1])
-    ax_hits = fig.add_subplot(grid[2], sharex=ax)
-    ax_rank = fig.add_subplot(grid[3], sharex=ax)
+    fig, (ax_key, ax, ax_hits, ax_rank) = _canvas(k)
     colors = CLUSTER_COLORS if k > 1 else ("#2E8B57",)
     labels = shorten_terms(rows["Term"], max_label)
     for i, ((_, row), genes, label) in enumerate(
@@ -169,11 +168,7 @@ def running_sum_figure(
         handles, names, loc="lower left", fontsize=7, frameon=False, borderaxespad=0.0,
         ncols=1, handlelength=1.6,
     )  # fmt: skip
-    ax_hits.set_ylim(0, k)
-    ax_hits.set_yticks([])
-    ax_hits.tick_params(axis="x", labelbottom=False, length=0)
-    for border in ax_hits.spines.values():
-        border.set_color("#bbbbbb")
+    _hits_frame(ax_hits, k)
     _ranked_metric(ax_rank, sig)
     head = title or (
         f"{signature_name} \u00b7 preranked GSEA" if signature_name else "Preranked GSEA"
@@ -181,13 +176,30 @@ def running_sum_figure(
     libs = sorted({str(x) for x in rows.get("Library", [])})
     if title is None and libs:
         head += "\n" + ", ".join(libs)
-    fig.suptitle(text(head), fontsize=10, x=0.02, ha="left")
-    fig.supxlabel(
-        "Shaded: leading edge (genes before the peak, or after the trough for a negative ES); "
-        "dark ticks: leading-edge genes.",
-        fontsize=7, color="#444444", x=0.02, ha="left",
+    head_and_caption(
+        fig, head, "Shaded: leading edge (genes before the peak, or after the trough for a "
+        "negative ES); dark ticks: leading-edge genes.",
     )  # fmt: skip
     return fig
+
+
+def _canvas(k: int) -> tuple[Figure, list[Axes]]:
+    """Rows top to bottom: the legend, the running sums, the hits of ``k`` terms, the metric."""
+    fig = new_figure(7.6, 4.3 + 0.38 * k)
+    grid = fig.add_gridspec(
+        4, 1, height_ratios=[0.2 + 0.19 * k, 3.0, 0.28 * k + 0.2, 1.2], hspace=0.02
+    )
+    ax = fig.add_subplot(grid[1])
+    key = fig.add_subplot(grid[0])
+    return fig, [key, ax, fig.add_subplot(grid[2], sharex=ax), fig.add_subplot(grid[3], sharex=ax)]
+
+
+def _hits_frame(ax_hits: Axes, k: int) -> None:
+    ax_hits.set_ylim(0, k)
+    ax_hits.set_yticks([])
+    ax_hits.tick_params(axis="x", labelbottom=False, length=0)
+    for border in ax_hits.spines.values():
+        border.set_color("#bbbbbb")
 
 
 def _one_term(ax: Axes, ax_hits: Axes, sig, row, genes, label, color, base, weight) -> None:

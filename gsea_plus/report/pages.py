@@ -108,6 +108,15 @@ def _enrich_figures(result, context, figures: Figures, opts: dict) -> list[str]:
     return parts
 
 
+def _clusters_section(result, rule: str) -> str:
+    return (
+        '<section id="clusters"><h2>Term clusters</h2>'
+        f"<p>{int(result['Cluster'].notna().sum())} significant terms form "
+        f"{int(result['Cluster'].nunique())} clusters. {_e(rule)} Tick 'cluster "
+        "representatives only' above the table to see one term per cluster.</p></section>"
+    )
+
+
 def render_enrich_report(
     result: pd.DataFrame,
     context: ReportContext | None = None,
@@ -170,12 +179,7 @@ def render_enrich_report(
     )
     sections.append(_figures_section(figures, parts, summary))
     if "Cluster" in result.columns:
-        sections.append(
-            '<section id="clusters"><h2>Term clusters</h2>'
-            f"<p>{int(result['Cluster'].notna().sum())} significant terms form "
-            f"{int(result['Cluster'].nunique())} clusters. {_e(rule)} Tick 'cluster "
-            "representatives only' above the table to see one term per cluster.</p></section>"
-        )
+        sections.append(_clusters_section(result, rule))
     shown, note = _cut(result, max_rows)
     sections.append(
         results_section(
@@ -228,6 +232,15 @@ def _batch_summary(results, summary, threshold: float):
     return pd.DataFrame(rows)
 
 
+def _list_order(results, frame) -> list[str]:
+    """Every list once: the summary's order (empty lists too), then any other in the rows."""
+    import pandas as pd
+
+    names = [str(x) for x in pd.unique(results["List"])]
+    listed = [str(x) for x in frame["List"]] if "List" in frame.columns else names
+    return list(dict.fromkeys(listed + names))
+
+
 def _lists_section(frame) -> str:
     cols = [c for c in frame.columns if c != "Status" or frame[c].astype(str).ne("ok").any()]
     block = table_block(frame, table_id="lists-table", columns=cols, links=True, page=25)
@@ -278,6 +291,33 @@ def _list_figures(results, context, figures: Figures, opts: dict) -> str:
     return '<section id="per-list"><h2>Each list</h2>' + "".join(parts) + "</section>"
 
 
+def _comparison_section(results, thr: float, figures: Figures, top, color_by, reps) -> str:
+    """The lists x terms figure (compareCluster's choice of terms)."""
+    from gsea_plus.plot import comparison_figure
+
+    comp = ""
+    if len(results):
+        comp = figures.render(
+            lambda: comparison_figure(
+                results, top=top, threshold=thr, color_by=color_by, representatives=reps
+            ),
+            f"The top {top} terms of each list (adjusted p &le; {thr:g}), side by side, as "
+            "clusterProfiler's compareCluster chooses them; a dot where the term is "
+            "significant in the list; size: gene ratio (list genes in the term / list "
+            "size); colour: "
+            + ("adjusted p-value." if color_by == "p" else "combined score.")
+            + " Lists named GROUP:up and GROUP:down are drawn by group, side by side."
+            + evidence_caption(results),
+            label="comparison",
+        )
+    return (
+        '<section id="comparison"><h2>Lists compared</h2>'
+        + (comp or '<p class="note">No term was reported.</p>')
+        + figures.note()
+        + "</section>"
+    )
+
+
 def render_batch_report(
     results: pd.DataFrame,
     context: ReportContext | None = None,
@@ -320,10 +360,6 @@ def render_batch_report(
     table_note
         HTML shown above the Results table (e.g. why some rows are not in it).
     """
-    import pandas as pd
-
-    from gsea_plus.plot import comparison_figure
-
     if "List" not in results.columns:
         raise InputError("a batch report needs batch results (a List column)")
     context = context or ReportContext()
@@ -331,34 +367,12 @@ def render_batch_report(
     results = with_evidence(results)
     figures = Figures()
     frame = _batch_summary(results, summary, thr)
-    names = [str(x) for x in pd.unique(results["List"])]
-    listed = [str(x) for x in frame["List"]] if "List" in frame.columns else names
-    order = list(dict.fromkeys(listed + names))
+    order = _list_order(results, frame)
     rows = [("Lists", f"{len(order):,}")]
     rows += [r for r in gene_rows(context) if r[0] != "Genes read"]
     sections = [header(context, rows), _lists_section(frame)]
     reps = representatives and "Representative" in results.columns
-    comp = ""
-    if len(results):
-        comp = figures.render(
-            lambda: comparison_figure(
-                results, top=top, threshold=thr, color_by=color_by, representatives=reps
-            ),
-            f"The top {top} terms of each list (adjusted p &le; {thr:g}), side by side, as "
-            "clusterProfiler's compareCluster chooses them; a dot where the term is "
-            "significant in the list; size: gene ratio (list genes in the term / list "
-            "size); colour: "
-            + ("adjusted p-value." if color_by == "p" else "combined score.")
-            + " Lists named GROUP:up and GROUP:down are drawn by group, side by side."
-            + evidence_caption(results),
-            label="comparison",
-        )
-    sections.append(
-        '<section id="comparison"><h2>Lists compared</h2>'
-        + (comp or '<p class="note">No term was reported.</p>')
-        + figures.note()
-        + "</section>"
-    )
+    sections.append(_comparison_section(results, thr, figures, top, color_by, reps))
     opts = {
         "order": order, "list_top": list_top, "plot_kind": "bar" if plot_kind == "bar" else "dot",
         "color_by": color_by, "representatives": representatives,

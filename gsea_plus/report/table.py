@@ -135,7 +135,7 @@ def _text_json(raw: Any, n: int) -> str:
     return json.dumps(items, ensure_ascii=False)
 
 
-def _cell(value: Any) -> str | None:
+def _cell(value: Any) -> Any:
     from gsea_plus.columnar import is_missing
 
     return None if is_missing(value) else str(value)
