@@ -149,6 +149,8 @@ class _Comparison:
     colors: ColorScale
     top_ratio: float
     evidence: Any
+    note: str = ""
+    with_terms: set[str] = field(default_factory=set)
 
     def area(self, r) -> np.ndarray:
         """Dot area (pt^2) for a gene ratio."""
@@ -156,7 +158,48 @@ class _Comparison:
         return 12.0 + 230.0 * r / max(self.top_ratio, 1e-9)
 
 
-def _comparison_data(results, *, top, threshold, color_by, representatives) -> _Comparison:
+#: Lists one comparison figure draws (the first ones; the report's table has them all).
+MAX_LISTS = 60
+#: Terms one comparison figure draws (those significant in the most lists).
+MAX_TERMS = 50
+
+
+def _first_lists(results, max_lists: int) -> tuple[Any, str]:
+    """The rows of the first ``max_lists`` lists, and a note when lists were left out."""
+    import pandas as pd
+
+    lists = pd.unique(results["List"])
+    if len(lists) <= max_lists:
+        return results, ""
+    kept = results[results["List"].isin(set(lists[:max_lists]))]
+    return kept, f"The first {max_lists} of {len(lists):,} lists are drawn. "
+
+
+def _most_shared(chosen, results, p_col: str, threshold: float, max_terms: int):
+    """At most ``max_terms`` of the chosen terms: those significant in the most lists."""
+    if len(chosen) <= max_terms:
+        return chosen, ""
+    import pandas as pd
+
+    sig = results[results[p_col] <= threshold]
+    lib = sig["Library"].astype(str) if "Library" in sig.columns else pd.Series("", sig.index)
+    counts: dict[tuple[str, str], int] = {}
+    best: dict[tuple[str, str], float] = {}
+    for key, p in zip(
+        zip(lib, sig["Term"].astype(str), strict=True), sig[p_col].tolist(), strict=True
+    ):
+        counts[key] = counts.get(key, 0) + 1
+        best[key] = min(best.get(key, 1.0), float(p))
+    ranked = sorted(chosen, key=lambda k: (-counts.get(k, 0), best.get(k, 1.0)))
+    keep = set(ranked[:max_terms])
+    note = f"The {max_terms} of {len(chosen)} chosen terms significant in the most lists. "
+    return [k for k in chosen if k in keep], note
+
+
+def _comparison_data(
+    results, *, top, threshold, color_by, representatives, max_lists=MAX_LISTS,
+    max_terms=MAX_TERMS,
+) -> _Comparison:  # fmt: skip
     import pandas as pd
 
     if color_by not in COLOR_BY:
@@ -165,6 +208,7 @@ def _comparison_data(results, *, top, threshold, color_by, representatives) -> _
         raise InputError("--plot: no result to plot")
     if "List" not in results.columns:
         raise InputError("the comparison figure needs batch results (a List column)")
+    results, lists_note = _first_lists(results, max_lists)
     data = results
     if representatives:
         if "Representative" not in data.columns:
@@ -175,6 +219,7 @@ def _comparison_data(results, *, top, threshold, color_by, representatives) -> _
     if not chosen:
         raise InputError(f"--plot: no list has a term with adjusted p <= {threshold:g}")
     p_col = p_column(results)
+    chosen, terms_note = _most_shared(chosen, data, p_col, threshold, max_terms)
     lib_col = (
         results["Library"].astype(str)
         if "Library" in results.columns
@@ -206,6 +251,8 @@ def _comparison_data(results, *, top, threshold, color_by, representatives) -> _
         colors=color_scale(raw, color_by),
         top_ratio=float(np.nanmax(ratio)) if len(ratio) else 1.0,
         evidence=evidence_of(sig),
+        note=lists_note + terms_note,
+        with_terms=set(data.loc[data[p_col] <= threshold, "List"].astype(str)),
     )
 
 
@@ -227,7 +274,9 @@ def comparison_figure(
     adjusted p (or combined score). Lists without a significant term keep their column,
     empty. Several libraries: one panel per library. Lists named ``GROUP:up`` /
     ``GROUP:down`` are drawn by group, up and down side by side
-    (:func:`direction_groups`).
+    (:func:`direction_groups`). A large batch draws its first :data:`MAX_LISTS` lists and
+    the :data:`MAX_TERMS` chosen terms significant in the most of them (the caption says
+    so), which keeps the figure readable and quick to draw.
 
     Parameters
     ----------
@@ -273,9 +322,9 @@ def comparison_figure(
     head = title if title is not None else default_title(
         c.libraries, f"{n} lists" if not c.columns.groups else n, what, method_of(results)
     )  # fmt: skip
-    empty = [name for name in c.lists if name not in set(c.sig["List"].astype(str))]
+    empty = [name for name in c.lists if name not in c.with_terms]
     shown = ", ".join(empty[:8]) + (f" (+{len(empty) - 8})" if len(empty) > 8 else "")
-    caption = f"No term at adjusted p <= {threshold:g}: {shown}" if empty else ""
+    caption = c.note + (f"No term at adjusted p <= {threshold:g}: {shown}" if empty else "")
     head_and_caption(fig, head, caption, width=width)
     return fig
 
