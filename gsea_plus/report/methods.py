@@ -156,10 +156,17 @@ def _test_paragraph(context: ReportContext, kind: str) -> str:
             + _libraries_sentence(context, kind)
         )
     what = "each gene list" if kind == "batch" else "the gene list"
+    model = any(lib.get("method") for lib in context.libraries) or bool(context.model)
     return (
         f"Over-representation of {what} in {libs} was tested with the one-sided "
-        f"hypergeometric test (Fisher's exact test) in gsea-plus {_e(version(context))}. "
-        f"P-values were corrected for multiple testing with {correction}, separately for "
+        f"hypergeometric test (Fisher's exact test) in gsea-plus {_e(version(context))}"
+        + (
+            ", together with the gene set model's evidence (below; the P-value is the "
+            "model-based test's). "
+            if model
+            else ". "
+        )  # fmt: skip
+        + f"P-values were corrected for multiple testing with {correction}, separately for "
         "each library"
         + (" and each list" if kind == "batch" else "")
         + "."

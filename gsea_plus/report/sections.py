@@ -306,6 +306,11 @@ def with_evidence(df):
     return df if ev is None else df.assign(Evidence=ev.to_numpy())
 
 
+#: With the model's evidence, these come right after the adjusted p-value (in this order),
+#: before the classical columns, so that a 1,024-px window shows them without scrolling.
+_MODEL_FIRST = ["Evidence", "Model Score", "Predicted Overlap", "Predicted Genes", "Genes"]
+
+
 def result_columns(df, *, show_library: bool, show_list: bool) -> list[str]:
     """The columns of a results table, in order (the rest stay in the results file)."""
     cols = [c for c in df.columns if c not in HIDDEN]
@@ -313,9 +318,11 @@ def result_columns(df, *, show_library: bool, show_list: bool) -> list[str]:
         cols.remove("Library")
     if not show_list and "List" in cols:
         cols.remove("List")
-    if "Evidence" in cols and "Genes" in cols:
-        cols.remove("Evidence")
-        cols.insert(cols.index("Genes"), "Evidence")
+    if "Evidence" in cols and "Adjusted P-value" in cols:
+        first = [c for c in _MODEL_FIRST if c in cols]
+        rest = [c for c in cols if c not in first]
+        at = rest.index("Adjusted P-value") + 1
+        cols = rest[:at] + first + rest[at:]
     return cols
 
 
