@@ -68,6 +68,8 @@ def test_batch_figures_report_and_clusters_through_the_console_script(updown_tab
     )  # fmt: skip
     assert code == 0, err
     assert "internal error" not in err and "Traceback" not in err
+    assert "list T cells:up: 1 of 41 genes" in err  # as typed: ":up:" is no emoji
+    assert "\N{SQUARED UP WITH EXCLAMATION MARK}" not in err
     assert f"wrote the comparison plot to {plot}" in err
     assert f"wrote the report to {report}" in err
     # the table: representatives only, with their cluster numbers; no "<NA>" anywhere

@@ -398,7 +398,8 @@ def _marker_of(collection) -> str:
     for name in ("o", "s", "D", "^", "v", "P"):
         style = MarkerStyle(name)
         path = style.get_path().transformed(style.get_transform())
-        if np.allclose(collection.get_paths()[0].vertices, path.vertices):
+        drawn = collection.get_paths()[0].vertices
+        if drawn.shape == path.vertices.shape and np.allclose(drawn, path.vertices):
             return name
     return "?"
 

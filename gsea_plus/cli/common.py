@@ -29,7 +29,10 @@ def err_console() -> Console:
 
         # Log lines stay whole when stderr is a file or a pipe (grep needs them whole);
         # on a terminal rich wraps them to its width.
-        _console = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
+        # emoji=False: a list named "B:up" prints as it is, not as "B" and an emoji
+        _console = Console(
+            stderr=True, highlight=False, emoji=False, soft_wrap=not sys.stderr.isatty()
+        )
     return _console
 
 
@@ -37,7 +40,7 @@ def out_console() -> Console:
     """A rich console on stdout (tables)."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, emoji=False)
 
 
 class _WarningHandler(logging.Handler):
