@@ -511,3 +511,40 @@ def assert_one_error_line(code: int, err: str, *needles: str) -> None:
     assert len(errors) == 1, err
     for needle in needles:
         assert needle.lower() in errors[0].lower(), errors[0]
+
+
+def report_table(text: str, table_id: str = "results-table") -> dict:
+    """The rows an HTML report's table embeds, decoded as the page's script decodes them.
+
+    Returns ``rows``, ``specs`` (the columns as the page shows them), ``columns`` (name ->
+    values, dictionary-encoded text expanded) and ``flags`` (``sig``, ``rep``).
+    """
+    import base64
+    import gzip
+    import json
+    import re
+
+    block = text[text.index(f'id="{table_id}"') :]
+    m = re.search(
+        r'<script type="application/json" class="table-data" '
+        r'data-encoding="([^"]+)">(.*?)</script>',
+        block,
+        re.S,
+    )
+    assert m, f"no data for {table_id}"
+    raw = m.group(2)
+    if m.group(1) == "gzip-base64":
+        raw = gzip.decompress(base64.b64decode(raw)).decode("utf-8")
+    data = json.loads(raw)
+    columns = {}
+    for spec in data["columns"]:
+        values = data["values"].get(spec["name"])
+        if isinstance(values, dict):
+            values = [values["dict"][c] for c in values["codes"]]
+        columns[spec["name"]] = values
+    return {
+        "rows": data["rows"],
+        "specs": data["columns"],
+        "columns": columns,
+        "flags": data["flags"],
+    }

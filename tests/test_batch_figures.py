@@ -7,7 +7,6 @@ them: one run is checked many ways (files, figure, report, messages).
 
 from __future__ import annotations
 
-import base64
 import gzip
 import html
 import importlib.metadata
@@ -17,7 +16,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_exe
+from conftest import report_table, run_exe
 
 from gsea_plus.library import load_library
 
@@ -46,16 +45,6 @@ def updown_table(tmp_path_factory):
 
 def _svg_text(svg: str) -> str:
     return " ".join(html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg, re.S))
-
-
-def _report_rows(text: str) -> dict:
-    block = text[text.index('id="results-table"') :]
-    m = re.search(r'data-encoding="([^"]+)">(.*?)</script>', block, re.S)
-    assert m
-    raw = m.group(2)
-    if m.group(1) == "gzip-base64":
-        raw = gzip.decompress(base64.b64decode(raw)).decode()
-    return json.loads(raw)
 
 
 def test_batch_figures_report_and_clusters_through_the_console_script(updown_table, tmp_path):
@@ -90,7 +79,7 @@ def test_batch_figures_report_and_clusters_through_the_console_script(updown_tab
     assert "3 groups, up and down" in svg
     # the report: every clustered row (not only the representatives the file holds)
     page = report.read_text()
-    data = _report_rows(page)
+    data = report_table(page)
     assert data["rows"] > len(rows)
     assert sum(data["flags"]["rep"]) == len(rows)
     assert 'data-figure="comparison"' in page and "Cohen's kappa" in html.unescape(page)

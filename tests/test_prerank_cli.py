@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_one_error_line, gmt_text, run_exe
+from conftest import assert_one_error_line, gmt_text, report_table, run_exe
 
 N_GENES = 1500
 EDGE_GENES = 60
@@ -119,21 +119,6 @@ class _Html(html.parser.HTMLParser):
             self._in["tbody"] -= 1
 
 
-def _embedded_rows(text: str) -> int:
-    """Rows of the report's results table: its embedded data, as the page decodes it."""
-    import base64
-    import gzip
-    import json
-
-    block = text[text.index('id="results-table"') :]
-    m = re.search(r'data-encoding="([^"]+)">(.*?)</script>', block, re.S)
-    assert m
-    raw = m.group(2)
-    if m.group(1) == "gzip-base64":
-        raw = gzip.decompress(base64.b64decode(raw)).decode()
-    return json.loads(raw)["rows"]
-
-
 def test_report_is_self_contained_and_has_every_row(data, tmp_path):
     report = tmp_path / "prerank.html"
     code, out, err = gsea_plus(
@@ -149,7 +134,7 @@ def test_report_is_self_contained_and_has_every_row(data, tmp_path):
     assert external == []
     assert not re.search(r"\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", text)
     table = pd.read_csv(io.StringIO(out), sep="\t")
-    assert _embedded_rows(text) == len(table) == 42
+    assert report_table(text)["rows"] == len(table) == 42
     assert "Cluster" in table.columns
     for needle in (
         "Signature table",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
 import html
 import json
 import os
@@ -16,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import report_table
 from test_plot import (
     LONG_A,
     NASTY,
@@ -138,34 +137,6 @@ def assert_self_contained(text: str, page: Page) -> None:
     assert "http://" not in text and "https://" not in text
 
 
-def embedded(text: str, table_id: str = "results-table") -> dict:
-    """The rows a table embeds, decoded as the page's script decodes them."""
-    block = text[text.index(f'id="{table_id}"') :]
-    m = re.search(
-        r'<script type="application/json" class="table-data" '
-        r'data-encoding="([^"]+)">(.*?)</script>',
-        block,
-        re.S,
-    )
-    assert m, f"no data for {table_id}"
-    raw = m.group(2)
-    if m.group(1) == "gzip-base64":
-        raw = gzip.decompress(base64.b64decode(raw)).decode("utf-8")
-    data = json.loads(raw)
-    columns = {}
-    for spec in data["columns"]:
-        values = data["values"].get(spec["name"])
-        if isinstance(values, dict):
-            values = [values["dict"][c] for c in values["codes"]]
-        columns[spec["name"]] = values
-    return {
-        "rows": data["rows"],
-        "specs": data["columns"],
-        "columns": columns,
-        "flags": data["flags"],
-    }
-
-
 def library_cells(page: Page) -> dict[str, dict[str, str]]:
     """The Libraries table as {library: {column key: text}}, read from the parsed page."""
     out: dict[str, dict[str, str]] = {}
@@ -208,7 +179,7 @@ def test_enrich_report_structure(libraries, tmp_path):  # noqa: F811
     assert gsea_plus.__version__ in words
     assert "my &lt;list&gt;" in text and "my <list>" not in text
     # the table embeds every row, with the columns a reader sorts by
-    data = embedded(text)
+    data = report_table(text)
     assert data["rows"] == len(df)
     assert data["columns"]["Term"] == df["Term"].tolist()
     shown = [s["name"] for s in data["specs"] if not s.get("hidden")]
@@ -239,7 +210,7 @@ def test_user_strings_are_escaped(libraries):  # noqa: F811
     ctx = context(command_line="gsea-plus enrich '<b>x</b>' --report r.html", input="<i>in</i>")
     text = render_enrich_report(df, ctx)
     assert "<script>alert(1)</script>" not in text  # not in the HTML, not in the data
-    assert NASTY in embedded(text)["columns"]["Term"]
+    assert NASTY in report_table(text)["columns"]["Term"]
     assert html.escape(NASTY) in text  # the figure's label
     assert "<b>x</b>" not in text and "&lt;b&gt;x&lt;/b&gt;" in text
     assert "<i>in</i>" not in text
@@ -263,7 +234,7 @@ def test_model_evidence_is_marked(libraries):  # noqa: F811
     # the model tests every term: the methods say so, not "share at least one gene"
     assert "terms that share no gene with the list included" in words
     assert "share at least one gene" not in words
-    data = embedded(text)
+    data = report_table(text)
     assert data["columns"]["Evidence"].count("model") == 2
     assert {"Predicted Genes", "Evidence"} <= set(data["columns"])
     assert page.classed("select", "evidence")
@@ -280,7 +251,7 @@ def test_empty_results_bad_path_and_a_cut_table(libraries, tmp_path):  # noqa: F
     empty = pd.DataFrame(columns=["Term", "Overlap", "P-value", "Adjusted P-value", "Genes"])
     text = render_enrich_report(empty, context())
     assert "No term was reported" in text and "<svg" not in text
-    assert embedded(text)["rows"] == 0
+    assert report_table(text)["rows"] == 0
     with pytest.raises(InputError, match=".html"):
         check_report_path(tmp_path / "r.txt")
     with pytest.raises(InputError, match=".html"):
@@ -288,7 +259,7 @@ def test_empty_results_bad_path_and_a_cut_table(libraries, tmp_path):  # noqa: F
     assert not (tmp_path / "r.pdf").exists()
     df = synthetic_results(libraries)
     cut = render_enrich_report(df, context(), max_rows=3)
-    assert embedded(cut)["rows"] == 3
+    assert report_table(cut)["rows"] == 3
     assert f"the first 3 of {len(df)} rows" in Page(cut).all_text
 
 
@@ -299,7 +270,7 @@ def test_a_large_table_is_compressed_and_holds_every_row(libraries, monkeypatch)
     monkeypatch.setattr(table, "COMPRESS_FROM", 0)
     text = render_enrich_report(df, context())
     assert 'data-encoding="gzip-base64"' in text
-    assert embedded(text)["columns"]["Term"] == df["Term"].tolist()
+    assert report_table(text)["columns"]["Term"] == df["Term"].tolist()
 
 
 # ------------------------------------------------------------------------- methods
@@ -356,10 +327,10 @@ def test_batch_report_has_the_lists_the_comparison_and_every_row(libraries, tmp_
     figures = [f["data-figure"] for f in page.find("figure")]
     assert figures[0] == "comparison"
     assert {"list-1", "list-2", "list-3"} <= set(figures)
-    lists = embedded(text, "lists-table")
+    lists = report_table(text, "lists-table")
     assert lists["columns"]["List"] == ["apoptosis_like", "mhc_like", "matrix_like", "noise"]
     assert next(s for s in lists["specs"] if s["name"] == "List")["kind"] == "list"
-    rows = embedded(text)
+    rows = report_table(text)
     assert rows["rows"] == len(res) and rows["columns"]["List"] == res["List"].tolist()
     assert page.classed("select", "list")
     links = [a["data-list"] for a in page.find("a") if "data-list" in a]
@@ -396,7 +367,7 @@ def test_prerank_report(signature_and_result, tmp_path):  # noqa: F811
     words = page.all_text
     assert "Genes in signature" in words and "400" in words
     assert "gamma distribution" in words and "200 random gene sets" in words
-    assert "Leading Edge" in embedded(text)["columns"]
+    assert "Leading Edge" in report_table(text)["columns"]
     one = render_prerank_report(result, ctx, signature=sig, gene_sets=sets, plot_terms=["Top set"])
     assert [f["data-figure"] for f in Page(one).find("figure")].count("running-sum") == 1
 
@@ -565,4 +536,4 @@ def test_chromium_batch_report_lists_and_screenshot(libraries, tmp_path):  # noq
 
 def test_example_term_is_shortened_in_figures_but_whole_in_the_table(libraries):  # noqa: F811
     text = render_enrich_report(synthetic_results(libraries), context())
-    assert LONG_A in embedded(text)["columns"]["Term"]  # whole in the table
+    assert LONG_A in report_table(text)["columns"]["Term"]  # whole in the table
