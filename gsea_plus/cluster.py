@@ -399,12 +399,15 @@ def nullable(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def cluster_table(table: ResultTable, **options) -> ResultTable:
+def cluster_table(table: Mapping[str, Any], **options) -> ResultTable:
     """A result table (encoded or not) with the cluster columns added (replaced if present).
 
     ``options`` are those of :func:`cluster_terms`. The table is not copied: its columns
-    are shared, and encoded ones stay encoded.
+    are shared, and encoded ones stay encoded (a plain mapping of columns becomes a
+    :class:`~gsea_plus.columnar.ResultTable` of the same columns).
     """
+    if not isinstance(table, ResultTable):
+        table = ResultTable(dict(table), n_rows(table))
     columns = cluster_columns(table, **options)
     out = ResultTable({c: table.raw(c) for c in table if c not in CLUSTER_COLUMNS}, table.rows)
     out["Cluster"] = nullable(columns["Cluster"])

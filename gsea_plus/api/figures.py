@@ -53,14 +53,11 @@ def clustered_rows(
     Clustering runs on the columns (:func:`gsea_plus.cluster.cluster_table`); the rows to
     write and show are only the representatives with ``representatives``.
     """
-    from gsea_plus.api.batch import as_result_table
     from gsea_plus.cluster import cluster_table, representative_rows
 
     if not figures.clustered:
         return table, table
-    rows = cluster_table(
-        as_result_table(table), method=figures.cluster_method, threshold=figures.threshold
-    )
+    rows = cluster_table(table, method=figures.cluster_method, threshold=figures.threshold)
     return rows, rows.take(representative_rows(rows)) if figures.representatives else rows
 
 
