@@ -128,9 +128,9 @@ def version(context: ReportContext) -> str:
     """The gsea-plus version the report names."""
     if context.version:
         return context.version
-    import gsea_plus
+    from gsea_plus._version import __version__
 
-    return gsea_plus.__version__
+    return __version__
 
 
 def created(context: ReportContext) -> str:
