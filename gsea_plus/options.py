@@ -51,7 +51,6 @@ __all__ = [
     "SPECIES",
     "BatchOptions",
     "canonical_background",
-    "check_figure_path",
     "EnrichOptions",
     "FigureOptions",
     "ModelOptions",
@@ -443,24 +442,6 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 REPORT_SUFFIXES = (".html", ".htm")
 
 
-def check_figure_path(flag: str, path: Any, suffixes: tuple[str, ...]) -> None:
-    """Refuse an unusable ``--plot``/``--report`` path before any work.
-
-    A directory, an output that cannot be examined, or a file name whose suffix is not
-    one of ``suffixes``; a device or FIFO (``/dev/null``, ``>(...)``) takes any name.
-    """
-    from pathlib import Path
-
-    from gsea_plus.output import check_output, output_kind
-
-    check_output(path)
-    if output_kind(path) == "file" and Path(path).suffix.lower() not in suffixes:
-        # the usual names (.htm is accepted, .html is what to write)
-        usual = [s for s in suffixes if s != ".htm"]
-        names = ", ".join(usual[:-1]) + " or " + usual[-1] if len(usual) > 1 else usual[0]
-        raise InputError(f"{flag}: use a {names} file name, not {Path(path).name!r}")
-
-
 @dataclass(frozen=True, kw_only=True)
 class FigureOptions:
     """Figures, the HTML report and term clustering of a run.
@@ -475,7 +456,9 @@ class FigureOptions:
     color_by
         Colour of dots and bars: ``p`` (adjusted p) or ``combined`` (combined score).
     report
-        Write a self-contained HTML report here (.html).
+        Write a self-contained HTML report here (.html). The two paths are checked by
+        :func:`gsea_plus.api.figures.check_figure_paths` before any work (an output
+        check: this module imports nothing of the package's but its errors).
     cluster
         Group redundant significant terms (:mod:`gsea_plus.cluster`): adds the Cluster,
         Representative and Cluster Size columns.
@@ -507,10 +490,6 @@ class FigureOptions:
                 raise InputError(f"--cluster-threshold must be a number, not {value!r}")
             if not 0.0 <= float(value) <= 1.0:
                 raise InputError(f"--cluster-threshold must be between 0 and 1, not {value}")
-        if self.plot is not None:
-            check_figure_path("--plot", self.plot, PLOT_SUFFIXES)
-        if self.report is not None:
-            check_figure_path("--report", self.report, REPORT_SUFFIXES)
 
     @property
     def clustered(self) -> bool:

@@ -32,6 +32,7 @@ __all__ = [
     "BINARY_FORMATS",
     "FORMATS",
     "STDOUT",
+    "check_figure_path",
     "check_output",
     "frame_to_bytes",
     "open_output",
@@ -91,6 +92,22 @@ def check_output(path: str | os.PathLike[str] | None) -> None:
     """Refuse an unusable output before any work (a directory, a missing stdout)."""
     if output_kind(path) == "stdout" and sys.stdout is None:
         raise OutputError("standard output is closed")
+
+
+def check_figure_path(flag: str, path: str | os.PathLike[str], suffixes: tuple[str, ...]) -> None:
+    """Refuse an unusable ``--plot``/``--report`` path before any work.
+
+    A directory, an output that cannot be examined, or a file name whose suffix is not
+    one of ``suffixes``; a device or FIFO (``/dev/null``, ``>(...)``) takes any name.
+    """
+    from gsea_plus.errors import InputError
+
+    check_output(path)
+    if output_kind(path) == "file" and Path(path).suffix.lower() not in suffixes:
+        # the usual names (.htm is accepted, .html is what to write)
+        usual = [s for s in suffixes if s != ".htm"]
+        names = ", ".join(usual[:-1]) + " or " + usual[-1] if len(usual) > 1 else usual[0]
+        raise InputError(f"{flag}: use a {names} file name, not {Path(path).name!r}")
 
 
 def _os_error(path: object, exc: OSError) -> OutputError:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "get_engine",
     "iter_enrich_many",
     "prepare_libraries",
+    "write_many",
 ]
 
 
@@ -362,9 +363,10 @@ def enrich_many(
         no gene of any list in the libraries.
     """
     if output is not None or summary is not None or figures.wanted:
-        from gsea_plus.api.batch import many
-
-        return many(lists, library, options, batch, figures, output, format, summary)
+        return write_many(
+            lists, library, options=options, batch=batch, figures=figures, output=output,
+            fmt=format, summary=summary,
+        )  # fmt: skip
     import pandas as pd
 
     parts: dict[str, list] = {}
@@ -374,6 +376,42 @@ def enrich_many(
     data = {c: np.concatenate(v) for c, v in parts.items()}
     data["Term"] = data["Term"].astype(object)
     return pd.DataFrame(data, columns=list(parts))
+
+
+def write_many(
+    lists: Any,
+    library: Any,
+    *,
+    options: EnrichOptions,
+    batch: BatchOptions,
+    figures: FigureOptions,
+    output: str | os.PathLike[str] | None = None,
+    fmt: str | None = None,
+    summary: str | os.PathLike[str] | None = None,
+    command_line: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Any:
+    """Enrich many lists to files: the table streamed, the summary, the figure, the report.
+
+    What ``gsea-plus batch`` runs. Parameters are those of :func:`enrich_many` (the
+    options objects, ``fmt`` for its ``format``), plus ``command_line`` (for the report)
+    and ``progress`` (called with the lists of each finished chunk). With neither
+    ``output`` nor ``summary``, the rows come back as a DataFrame (clustered, drawn and
+    reported as ``figures`` asks); otherwise a :class:`~gsea_plus.api.batch.BatchRun`.
+    """
+    from gsea_plus.api import batch as sink
+    from gsea_plus.api.figures import check_figure_paths
+
+    check_figure_paths(figures)
+    libraries = sink.load_libraries(library, options)
+    results = iter_enrich_many(lists, libraries, options=options, batch=batch)
+    common = {"libraries": libraries, "lists": lists, "options": options, "figures": figures}
+    if output is None and summary is None:
+        return sink.collect_results(results, command_line=command_line, **common)
+    return sink.write_results(
+        results, output=output, fmt=fmt or sink.format_of(output), summary=summary,
+        command_line=command_line, progress=progress, **common,
+    )  # fmt: skip
 
 
 def gene_function(

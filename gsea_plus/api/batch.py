@@ -26,7 +26,7 @@ import numpy as np
 
 from gsea_plus.columnar import ResultTable, n_rows
 from gsea_plus.errors import InputError
-from gsea_plus.options import BatchOptions, EnrichOptions, FigureOptions
+from gsea_plus.options import EnrichOptions, FigureOptions
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,11 @@ __all__ = [
     "REPORT_MAX_ROWS",
     "BatchRun",
     "as_result_table",
-    "collect_many",
+    "collect_results",
     "first_rows_per_list",
     "format_of",
-    "write_many",
+    "load_libraries",
+    "write_results",
 ]
 
 #: Rows of each list kept for the comparison figure and each list's own figure.
@@ -165,10 +166,11 @@ class _Kept:
         return ResultTable.concat(parts) if parts else None
 
 
-def _libraries(specs: list[Any], options: EnrichOptions) -> list[Any]:
+def load_libraries(library: Any, options: EnrichOptions) -> list[Any]:
     """Each library loaded once (the report names its version, checksum and source)."""
     from gsea_plus.library import load_library
 
+    specs = list(library) if isinstance(library, (list, tuple)) else [library]
     if not specs:
         raise InputError("no library given")
     return [load_library(spec, offline=options.offline) for spec in specs]
@@ -183,12 +185,12 @@ def _clustered(table: ResultTable, figures: FigureOptions) -> ResultTable:
     return cluster_table(table, method=figures.cluster_method, threshold=figures.threshold)
 
 
-def write_many(
-    lists: Any,
-    library: Any,
+def write_results(
+    results: Iterable[Any],
     *,
+    libraries: list[Any],
+    lists: Any,
     options: EnrichOptions,
-    batch: BatchOptions,
     figures: FigureOptions,
     output: str | os.PathLike[str] | None,
     fmt: str,
@@ -196,28 +198,39 @@ def write_many(
     command_line: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> BatchRun:
-    """Enrich many lists and stream the results to ``output`` (see the module docstring).
+    """Stream a batch's results to ``output`` (see the module docstring).
 
-    Parameters are those of :func:`gsea_plus.enrich_many`, plus ``fmt`` (one of
-    :data:`gsea_plus.batch.BATCH_FORMATS`), ``summary`` (a TSV of one record per list
-    and library), ``command_line`` (for the report; default: the Python call) and
-    ``progress`` (called with the lists of each finished chunk).
+    Parameters
+    ----------
+    results
+        The chunks' :class:`~gsea_plus.batch.BatchResult` (from
+        :func:`gsea_plus.api.iter_enrich_many`), consumed as they come.
+    libraries
+        The loaded libraries they were scored against (:func:`load_libraries`).
+    lists
+        What the lists came from (named in the report).
+    options, figures
+        The run's options and what to draw.
+    output, fmt
+        Where the table goes, and its format (:data:`gsea_plus.batch.BATCH_FORMATS`).
+    summary
+        A TSV of one record per list and library.
+    command_line
+        The command as typed, for the report (default: the Python call).
+    progress
+        Called with the lists of each finished chunk.
 
     Returns
     -------
     BatchRun
         Counts, the first summary records and the files written.
     """
-    from gsea_plus.api import iter_enrich_many
     from gsea_plus.batch import BATCH_FORMATS, ResultWriter
 
     if fmt not in BATCH_FORMATS:
         raise InputError(f"--format must be one of {', '.join(BATCH_FORMATS)} for a batch")
-    specs = list(library) if isinstance(library, (list, tuple)) else [library]
-    loaded = _libraries(specs, options)
     run = BatchRun()
     kept = _Kept(report=figures.report is not None) if figures.plot or figures.report else None
-    results = iter_enrich_many(lists, loaded, options=options, batch=batch)
     summary_writer = ResultWriter(summary, "tsv") if summary is not None else None
     try:
         with ResultWriter(output, fmt) as writer:
@@ -241,57 +254,38 @@ def write_many(
     _note_written(run, "results", output)
     _note_written(run, "summary", summary)
     if kept is not None:
-        _draw(kept, run, figures, options, loaded, lists, command_line)
+        _draw(kept, run, figures, options, libraries, lists, command_line)
     return run
 
 
-def collect_many(
-    lists: Any,
-    library: Any,
+def collect_results(
+    results: Iterable[Any],
     *,
+    libraries: list[Any],
+    lists: Any,
     options: EnrichOptions,
-    batch: BatchOptions,
     figures: FigureOptions,
     command_line: str | None = None,
 ) -> Any:
-    """:func:`gsea_plus.enrich_many` in memory with figures: the rows as one DataFrame.
+    """A batch's results in memory, as one DataFrame, with their figure and report.
 
     Clustered on each chunk's columns; the figure and the report are drawn as
-    :func:`write_many` draws them.
+    :func:`write_results` draws them.
     """
-    from gsea_plus.api import iter_enrich_many
     from gsea_plus.engine import to_frame
 
-    specs = list(library) if isinstance(library, (list, tuple)) else [library]
-    loaded = _libraries(specs, options)
     run = BatchRun()
     kept = _Kept(report=figures.report is not None) if figures.plot or figures.report else None
     parts = []
-    for result in iter_enrich_many(lists, loaded, options=options, batch=batch):
+    for result in results:
         table = _clustered(as_result_table(result.table), figures)
         if kept is not None:
             kept.add(table, result.summary)
         parts.append(_shown(table, figures))
         run.add(result.summary)
     if kept is not None:
-        _draw(kept, run, figures, options, loaded, lists, command_line)
+        _draw(kept, run, figures, options, libraries, lists, command_line)
     return to_frame(ResultTable.concat(parts))
-
-
-def many(lists, library, options, batch, figures, output, fmt, summary) -> Any:
-    """:func:`gsea_plus.enrich_many` with a file (:func:`write_many`) or figures in memory."""
-    if output is None and summary is None:
-        return collect_many(lists, library, options=options, batch=batch, figures=figures)
-    return write_many(
-        lists,
-        library,
-        options=options,
-        batch=batch,
-        figures=figures,
-        output=output,
-        fmt=fmt or format_of(output),
-        summary=summary,
-    )
 
 
 def format_of(output: Any) -> str:

@@ -15,7 +15,25 @@ from typing import Any
 
 from gsea_plus.options import EnrichOptions, FigureOptions
 
-__all__ = ["clustered_rows", "enrich_outputs", "report_model", "report_parameters"]
+__all__ = [
+    "check_figure_paths",
+    "clustered_rows",
+    "enrich_outputs",
+    "report_model",
+    "report_parameters",
+]
+
+
+def check_figure_paths(figures: FigureOptions) -> FigureOptions:
+    """Refuse an unusable ``plot`` or ``report`` path before any work; the options back."""
+    from gsea_plus.options import PLOT_SUFFIXES, REPORT_SUFFIXES
+    from gsea_plus.output import check_figure_path
+
+    if figures.plot is not None:
+        check_figure_path("--plot", figures.plot, PLOT_SUFFIXES)
+    if figures.report is not None:
+        check_figure_path("--report", figures.report, REPORT_SUFFIXES)
+    return figures
 
 
 def report_parameters(options: EnrichOptions) -> dict[str, Any]:

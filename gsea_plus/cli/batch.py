@@ -66,7 +66,7 @@ def batch_cmd(
     after list in input order, each sorted by p-value. Empty lists are reported and
     skipped. Results stream to the output, so memory stays bounded for any number of lists.
     """
-    from gsea_plus.api.batch import write_many
+    from gsea_plus.api import write_many
     from gsea_plus.batch import BATCH_FORMATS
     from gsea_plus.errors import InputError
 

@@ -410,7 +410,9 @@ def offline(flag: bool) -> bool | None:
 
 def figure_options(arguments: dict[str, Any]) -> FigureOptions:
     """The :class:`FigureOptions` of a command's arguments, checked before any work."""
-    return _build(FigureOptions, arguments)
+    from gsea_plus.api.figures import check_figure_paths
+
+    return check_figure_paths(_build(FigureOptions, arguments))
 
 
 def check_output(fmt: Format, output: Path | None) -> None:

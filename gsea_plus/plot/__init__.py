@@ -29,15 +29,12 @@ is the gene set model's. Odds ratios are never used for colour (they are 0 or mi
 where the model brought a term up). Colour ranges and x ranges come from the bulk of the
 values: an outlier is clipped (the colour bar says so) or drawn at the edge with its value.
 
-A new figure is one module here plus one entry in :data:`FIGURES` (as decoupler-py's
-``pl/``): ``--plot-kind`` offers the entries marked ``one_list``.
+A new figure is one module here plus one entry in :data:`FIGURES`
+(:mod:`~gsea_plus.plot.figures`, as decoupler-py's ``pl/``): ``--plot-kind`` offers the
+entries marked ``one_list``.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from gsea_plus.options import COLOR_BY
 from gsea_plus.plot._base import (
@@ -53,8 +50,9 @@ from gsea_plus.plot.comparison import (
     plot_comparison,
     select_compare_terms,
 )
-from gsea_plus.plot.dot import enrichment_figure, plot_enrichment
+from gsea_plus.plot.dot import enrichment_figure
 from gsea_plus.plot.emap import enrichment_map_figure, plot_enrichment_map
+from gsea_plus.plot.figures import FIGURES, FigureSpec, plot_enrichment
 from gsea_plus.plot.nes import nes_figure
 from gsea_plus.plot.running_sum import MAX_RUNNING_SUM_TERMS, plot_running_sum, running_sum_figure
 from gsea_plus.terms import shorten_term, shorten_terms
@@ -83,63 +81,3 @@ __all__ = [
     "shorten_term",
     "shorten_terms",
 ]
-
-
-@dataclass(frozen=True)
-class FigureSpec:
-    """One figure: the function that draws it, what it shows, and who offers it.
-
-    Attributes
-    ----------
-    name
-        Its name (a ``--plot-kind`` value when ``one_list``).
-    figure
-        The ``*_figure`` function.
-    shows
-        What it shows, in a few words.
-    one_list
-        Drawn for one list's results: ``enrich --plot-kind`` offers it.
-    adapt
-        Turns the keywords every one-list figure takes (``top``, ``color_by``,
-        ``threshold``, ``title``, ``list_name``, ``representatives``) into this
-        figure's own.
-    """
-
-    name: str
-    figure: Callable[..., Any]
-    shows: str
-    one_list: bool = False
-    adapt: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-
-    def draw(self, results: Any, **common: Any) -> Any:
-        """The figure of ``results``, from the common keywords."""
-        return self.figure(results, **(self.adapt(common) if self.adapt else common))
-
-
-def _kind(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    return lambda common: {"kind": kind, **common}
-
-
-def _as_map(common: dict[str, Any]) -> dict[str, Any]:
-    # a map has no colour scale and draws every clustered term; its p cut-off is the
-    # threshold of the other figures (its own threshold is the similarity's)
-    return {
-        "top": common.get("top", 30),
-        "p_cutoff": common.get("threshold", 0.05),
-        "title": common.get("title"),
-        "list_name": common.get("list_name"),
-    }
-
-
-#: Every figure, by name: one module of this package each.
-FIGURES: dict[str, FigureSpec] = {
-    spec.name: spec
-    for spec in (
-        FigureSpec("dot", enrichment_figure, "the top terms as dots", True, _kind("dot")),
-        FigureSpec("bar", enrichment_figure, "the top terms as bars", True, _kind("bar")),
-        FigureSpec("map", enrichment_map_figure, "an enrichment map", True, _as_map),
-        FigureSpec("comparison", comparison_figure, "many lists side by side"),
-        FigureSpec("running-sum", running_sum_figure, "GSEA running sums"),
-        FigureSpec("nes", nes_figure, "NES bars of a preranked result"),
-    )
-}

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from gsea_plus.errors import InputError, MissingExtraError
-from gsea_plus.options import PLOT_SUFFIXES, check_figure_path
+from gsea_plus.options import PLOT_SUFFIXES
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -61,6 +61,8 @@ def check_plot_path(path: str | Path) -> Path:
 
     A .png, .svg or .pdf file name, or a device or FIFO (written as PNG); never a directory.
     """
+    from gsea_plus.output import check_figure_path
+
     check_figure_path("--plot", path, PLOT_SUFFIXES)
     return Path(path)
 

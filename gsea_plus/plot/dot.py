@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,7 +26,6 @@ from gsea_plus.plot._base import (
     overlap_counts,
     p_column,
     panels,
-    save_figure,
     scatter_by_evidence,
     size_handles,
     size_scale,
@@ -43,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["enrichment_figure", "plot_enrichment"]
+__all__ = ["enrichment_figure"]
 
 
 @dataclass
@@ -249,42 +247,3 @@ def _caption(evidence, kind: str) -> str:
             else "hatched bars: terms found by the model alone."
         )
     )
-
-
-def plot_enrichment(
-    df: pd.DataFrame,
-    path: str | Path,
-    *,
-    kind: str = "dot",
-    top: int = 20,
-    color_by: str = "p",
-    threshold: float = 0.05,
-    title: str | None = None,
-    list_name: str | None = None,
-    representatives: bool = False,
-    dpi: int = 200,
-) -> Path:
-    """Write the one-list figure of ``kind`` to ``path`` (.png, .svg or .pdf, atomically).
-
-    ``kind`` is a one-list figure of :data:`gsea_plus.plot.FIGURES` (``--plot-kind``):
-    ``dot`` or ``bar`` (:func:`enrichment_figure`) or ``map``
-    (:func:`~gsea_plus.plot.enrichment_map_figure` of the ``top`` most significant
-    clustered terms; ``df`` is clustered with the defaults unless it has a ``Cluster``
-    column).
-    """
-    from gsea_plus.plot import FIGURES
-
-    spec = FIGURES.get(kind)
-    if spec is None or not spec.one_list:
-        kinds = ", ".join(name for name, f in FIGURES.items() if f.one_list)
-        raise InputError(f"--plot-kind must be one of {kinds}, not {kind!r}")
-    fig = spec.draw(
-        df,
-        top=top,
-        color_by=color_by,
-        threshold=threshold,
-        title=title,
-        list_name=list_name,
-        representatives=representatives,
-    )
-    return save_figure(fig, path, dpi=dpi)

@@ -13,7 +13,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from gsea_plus.options import REPORT_SUFFIXES, check_figure_path
+from gsea_plus.options import REPORT_SUFFIXES
 
 __all__ = [
     "ReportContext",
@@ -120,6 +120,8 @@ class ReportContext:
 
 def check_report_path(path: str | Path) -> Path:
     """Raise unless ``path`` can take a report: an .html file name, or a device or FIFO."""
+    from gsea_plus.output import check_figure_path
+
     check_figure_path("--report", path, REPORT_SUFFIXES)
     return Path(path)
 
