@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import html
 import importlib.metadata
+import io
 import json
 import re
 
@@ -97,6 +98,15 @@ def test_batch_cluster_json_lines_and_enrich_json_through_the_console_script(
     clusters = [r["Cluster"] for r in records]
     assert None in clusters and {type(c) for c in clusters if c is not None} == {int}
     assert all((r["Cluster"] is None) == (r["Cluster Size"] is None) for r in records)
+    # to standard output, as a pipe gets it, with a figure beside it
+    code, body, err = run_exe(
+        "batch", updown_table, "-l", "Hallmark", "--offline", "--cluster", "--plot",
+        tmp_path / "p.png",
+    )  # fmt: skip
+    assert code == 0, err
+    piped = pd.read_csv(io.BytesIO(body), sep="\t")
+    assert len(piped) == len(records) and "Cluster" in piped.columns
+    assert (tmp_path / "p.png").stat().st_size > 10_000
     genes = tmp_path / "genes.txt"
     hallmark = load_library("Hallmark", offline=True).to_dict()
     genes.write_text("\n".join(sorted(hallmark["Hypoxia"])[:40]))

@@ -362,11 +362,13 @@ def enrich_many(
         Duplicate list names (all named), a malformed line (file and line), no list, or
         no gene of any list in the libraries.
     """
-    if output is not None or summary is not None or figures.wanted:
+    if output is not None or summary is not None:
         return write_many(
             lists, library, options=options, batch=batch, figures=figures, output=output,
             fmt=format, summary=summary,
         )  # fmt: skip
+    if figures.wanted:
+        return _collect_many(lists, library, options=options, batch=batch, figures=figures)
     import pandas as pd
 
     parts: dict[str, list] = {}
@@ -394,10 +396,14 @@ def write_many(
     """Enrich many lists to files: the table streamed, the summary, the figure, the report.
 
     What ``gsea-plus batch`` runs. Parameters are those of :func:`enrich_many` (the
-    options objects, ``fmt`` for its ``format``), plus ``command_line`` (for the report)
-    and ``progress`` (called with the lists of each finished chunk). With neither
-    ``output`` nor ``summary``, the rows come back as a DataFrame (clustered, drawn and
-    reported as ``figures`` asks); otherwise a :class:`~gsea_plus.api.batch.BatchRun`.
+    options objects, ``fmt`` for its ``format``; ``output=None``: standard output), plus
+    ``command_line`` (for the report) and ``progress`` (called with the lists of each
+    finished chunk).
+
+    Returns
+    -------
+    BatchRun
+        Rows written, counts, the first summary records and the files written.
     """
     from gsea_plus.api import batch as sink
     from gsea_plus.api.figures import check_figure_paths
@@ -405,13 +411,24 @@ def write_many(
     check_figure_paths(figures)
     libraries = sink.load_libraries(library, options)
     results = iter_enrich_many(lists, libraries, options=options, batch=batch)
-    common = {"libraries": libraries, "lists": lists, "options": options, "figures": figures}
-    if output is None and summary is None:
-        return sink.collect_results(results, command_line=command_line, **common)
     return sink.write_results(
-        results, output=output, fmt=fmt or sink.format_of(output), summary=summary,
-        command_line=command_line, progress=progress, **common,
+        results, libraries=libraries, lists=lists, options=options, figures=figures,
+        output=output, fmt=fmt or sink.format_of(output), summary=summary,
+        command_line=command_line, progress=progress,
     )  # fmt: skip
+
+
+def _collect_many(lists, library, *, options, batch, figures) -> Any:
+    """:func:`enrich_many` in memory with figure options: one DataFrame, figure, report."""
+    from gsea_plus.api import batch as sink
+    from gsea_plus.api.figures import check_figure_paths
+
+    check_figure_paths(figures)
+    libraries = sink.load_libraries(library, options)
+    results = iter_enrich_many(lists, libraries, options=options, batch=batch)
+    return sink.collect_results(
+        results, libraries=libraries, lists=lists, options=options, figures=figures
+    )
 
 
 def gene_function(
