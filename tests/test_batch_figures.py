@@ -13,6 +13,7 @@ import importlib.metadata
 import io
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -116,6 +117,28 @@ def test_batch_cluster_json_lines_and_enrich_json_through_the_console_script(
     assert code == 0, err
     table = json.loads(body)
     assert {r["Cluster"] is None for r in table} == {True, False}
+
+
+def test_batch_with_nothing_significant_still_draws_and_reports(tmp_path):
+    """Two halves of the example list on Hallmark: no term passes, the figure still comes."""
+    example = (
+        (Path(__file__).resolve().parents[1] / "gsea_plus/data/examples/ageing_muscle_up100.txt")
+        .read_text()
+        .split()
+    )
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "a.txt").write_text("\n".join(example[:60]) + "\n")
+    (lists / "b.txt").write_text("\n".join(example[-60:]) + "\n")
+    plot, report = tmp_path / "b.svg", tmp_path / "b.html"
+    code, _, err = run_exe(
+        "batch", lists, "-l", "Hallmark", "--offline", "--cluster", "-o", tmp_path / "b.tsv",
+        "--plot", plot, "--report", report,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "0 with a term at adjusted p < 0.05" in err
+    assert "every dot drawn (none significant)" in _svg_text(plot.read_text())
+    assert report.stat().st_size > 0
 
 
 def test_matplotlib_is_a_dependency_of_the_installed_package():

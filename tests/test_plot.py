@@ -356,8 +356,11 @@ def test_comparison_figure_lists_by_terms(libraries, tmp_path):
     assert w > 400 and ink > 0.03
     with pytest.raises(InputError, match="List column"):
         comparison_figure(res.drop(columns="List"))
-    with pytest.raises(InputError, match="no list has a term"):
-        comparison_figure(res, threshold=1e-30)
+    # nothing significant: each list's best terms, every dot drawn, and the figure says so
+    text = svg_texts(figure_to_svg(comparison_figure(res, top=2, threshold=1e-30)))
+    assert "every dot drawn (none significant)" in text
+    assert "No list has a term with adjusted p <= 1e-30" in text
+    assert "a dot where adjusted p" not in text
 
 
 # -------------------------------------------------------------------- enrichment map

@@ -151,6 +151,8 @@ class _Comparison:
     evidence: Any
     note: str = ""
     with_terms: set[str] = field(default_factory=set)
+    #: Adjusted p at or below which a dot is drawn (1 when no list has a significant term).
+    drawn_at: float = 0.05
 
     def area(self, r) -> np.ndarray:
         """Dot area (pt^2) for a gene ratio."""
@@ -216,8 +218,18 @@ def _comparison_data(
         data = data[data["Representative"].astype(bool)]
     lists = [str(x) for x in pd.unique(results["List"])]
     chosen = select_compare_terms(data, top=top, threshold=threshold)
+    none_note = ""
     if not chosen:
-        raise InputError(f"--plot: no list has a term with adjusted p <= {threshold:g}")
+        # As the one-list dot plot does, a batch with nothing significant still gets its
+        # figure: each list's best terms, every dot drawn, and the caption says so.
+        chosen = select_compare_terms(data, top=top, threshold=1.0)
+        if not chosen:
+            raise InputError("--plot: no list has a tested term")
+        none_note = (
+            f"No list has a term with adjusted p <= {threshold:g}: each list's "
+            f"{top} best terms are drawn, none of them significant. "
+        )
+        threshold = 1.0
     p_col = p_column(results)
     chosen, terms_note = _most_shared(chosen, data, p_col, threshold, max_terms)
     lib_col = (
@@ -251,8 +263,9 @@ def _comparison_data(
         colors=color_scale(raw, color_by),
         top_ratio=float(np.nanmax(ratio)) if len(ratio) else 1.0,
         evidence=evidence_of(sig),
-        note=lists_note + terms_note,
+        note=none_note + lists_note + terms_note,
         with_terms=set(data.loc[data[p_col] <= threshold, "List"].astype(str)),
+        drawn_at=threshold,
     )
 
 
@@ -316,7 +329,12 @@ def comparison_figure(
     what = (
         f"top {top} terms of each list"
         + (" (cluster representatives)" if representatives else "")
-        + f"; a dot where adjusted p <= {threshold:g}; (n): genes recognized"
+        + (
+            f"; a dot where adjusted p <= {threshold:g}"
+            if c.drawn_at == threshold
+            else "; every dot drawn (none significant)"
+        )
+        + "; (n): genes recognized"
     )
     n = f"{len(c.columns.groups)} groups, up and down" if c.columns.groups else f"{len(c.lists)}"
     head = title if title is not None else default_title(
