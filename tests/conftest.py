@@ -127,6 +127,41 @@ def tiny_gmt(tmp_path) -> Path:
 # --------------------------------------------------------------------------- loopback Enrichr
 
 
+class DripLog:
+    """How far each dripped answer got: a test waits for it instead of timing the client.
+
+    A client that gives up at its deadline shuts its socket, and the server's next write
+    fails; the drip then ends before its last byte. ``wait()`` returns ``(sent, total)``
+    of the first drip that ended (or None after ``timeout`` seconds).
+    """
+
+    def __init__(self) -> None:
+        self.ended: list[tuple[int, int]] = []
+        self._done = threading.Event()
+
+    def run(self, write, data: bytes, pause: float) -> None:
+        sent = 0
+        try:
+            for i in range(len(data)):
+                write(data[i : i + 1])
+                sent = i + 1
+                time.sleep(pause)
+        finally:
+            self.ended.append((sent, len(data)))
+            self._done.set()
+
+    def wait(self, timeout: float = 60.0) -> tuple[int, int] | None:
+        return self.ended[0] if self._done.wait(timeout) else None
+
+
+def _write_flush(wfile):
+    def write(chunk: bytes) -> None:
+        wfile.write(chunk)
+        wfile.flush()
+
+    return write
+
+
 class FakeEnrichr:
     """State of the loopback server: what it serves, which faults it plays, what it saw.
 
@@ -157,6 +192,7 @@ class FakeEnrichr:
         self.drip_s = 0.05
         self.url = ""
         self._lock = threading.Lock()
+        self.drips = DripLog()
 
     def body(self, name: str) -> bytes | None:
         if name in self.extra:
@@ -242,20 +278,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.flush()
-                for i in range(len(body)):  # ends when the body does or the client leaves
-                    self.wfile.write(body[i : i + 1])
-                    self.wfile.flush()
-                    time.sleep(state.drip_s)
+                # ends when the body does or the client leaves
+                state.drips.run(_write_flush(self.wfile), body, state.drip_s)
                 return None
             if mode == "drip_headers":
                 head = (
                     f"HTTP/1.0 200 OK\r\nContent-Length: {len(body)}\r\n"
                     "X-Padding: " + "x" * 400 + "\r\n\r\n"
                 ).encode()
-                for i in range(len(head)):
-                    self.wfile.write(head[i : i + 1])
-                    self.wfile.flush()
-                    time.sleep(state.drip_s)
+                state.drips.run(_write_flush(self.wfile), head, state.drip_s)
                 self.wfile.write(body)
                 return None
             if mode in ("cut_nolength", "cut_nolength_gzip"):
@@ -366,6 +397,7 @@ class FakeHub:
         self.drip_s = 0.05
         self.url = ""
         self._lock = threading.Lock()
+        self.drips = DripLog()
 
     def next_mode(self, path: str) -> str:
         with self._lock:
@@ -415,10 +447,7 @@ class _HubHandler(http.server.BaseHTTPRequestHandler):
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                for i in range(len(body)):
-                    self.wfile.write(body[i : i + 1])
-                    self.wfile.flush()
-                    time.sleep(hub.drip_s)
+                hub.drips.run(_write_flush(self.wfile), body, hub.drip_s)
                 return None
             return self._send(200, body)
         except (BrokenPipeError, ConnectionResetError):

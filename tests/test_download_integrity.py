@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-import time
+import time as _time
 
 import pytest
 from conftest import (
@@ -191,10 +191,10 @@ def test_drip_is_stopped_by_the_deadline(server, monkeypatch, cache_root, mode):
     monkeypatch.setenv("GSEA_PLUS_DEADLINE", "1")
     server.drip_s = 0.05  # the whole body would take > 6 s (headers: > 20 s)
     server.faults[TINY] = [mode]
-    start = time.monotonic()
     with pytest.raises(NetworkError, match=r"did not finish within 1 s.*GSEA_PLUS_DEADLINE"):
         download(TINY, progress=False)
-    assert time.monotonic() - start < 3.0
+    sent, total = server.drips.wait()
+    assert sent < total  # the client left mid-drip: the deadline, not the body's end
     assert server.count(TINY) == 1  # no retry past the deadline
     # the worker was woken (its socket shut down), not left dripping in the background
     assert not [t for t in threading.enumerate() if t.name == "gsea-plus-download"]
@@ -206,33 +206,45 @@ def test_stall_retries_stop_at_the_deadline(server, monkeypatch):
     monkeypatch.setenv("GSEA_PLUS_DEADLINE", "0.6")
     server.stall_s = 1.0
     server.faults[TINY] = ["stall"]
-    start = time.monotonic()
     with pytest.raises(NetworkError, match="timed out|did not finish"):
         download(TINY, progress=False)
-    assert time.monotonic() - start < 1.5
-    assert server.count(TINY) <= 2
+    assert server.count(TINY) <= 2  # a third try would start past the deadline
 
 
 def test_backoff_never_sleeps_past_the_deadline(server, monkeypatch):
     import gsea_plus.library.download as dl
 
-    monkeypatch.setattr(dl, "BACKOFF", 1.0)  # real backoff: 1 s, then 2 s
+    class Clock:  # the download's clock: only its own pauses move it
+        now = 0.0
+        pauses: list[float] = []
+
+        def monotonic(self) -> float:
+            return self.now
+
+        def sleep(self, seconds: float) -> None:
+            self.pauses.append(seconds)
+            self.now += seconds
+
+        def time(self) -> float:  # wall-clock stamps (metadata) stay real
+            return _time.time()
+
+    clock = Clock()
+    monkeypatch.setattr(dl, "time", clock)
+    monkeypatch.setattr(dl, "BACKOFF", 1.0)  # backoff: 1 s, then 2 s
     monkeypatch.setenv("GSEA_PLUS_DEADLINE", "1.8")
     server.faults[TINY] = ["500"]
-    start = time.monotonic()
     with pytest.raises(NetworkError, match=r"HTTP 500.*gave up at the 1.8 s deadline"):
         download(TINY, progress=False)
-    assert time.monotonic() - start < 1.7
+    assert clock.pauses == [1.0]  # the 2 s pause would end past the deadline: not taken
     assert server.count(TINY) == 2
 
 
 def test_cli_drip_fails_at_the_deadline_with_exit_3(server, cache_root):
     server.drip_s = 0.1
     server.faults[TINY] = ["drip"]
-    start = time.monotonic()
     proc = _cli("libraries", "download", TINY, GSEA_PLUS_TIMEOUT="5", GSEA_PLUS_DEADLINE="2")
-    elapsed = time.monotonic() - start
     assert proc.returncode == 3, proc.stderr
     assert_one_error_line(proc.returncode, proc.stderr, "did not finish within 2 s")
-    assert elapsed < 15  # start-up included; the drip alone would take 12 s
+    sent, total = server.drips.wait()
+    assert sent < total  # the command left mid-drip (the whole drip would take 12 s)
     assert [f for f in _libraries(cache_root) if not f.endswith(".part")] == []
